@@ -1,0 +1,39 @@
+/**
+ * An undo stack for ADD: each creation step registers how to take itself back, and a failed
+ * ADD runs the stack in reverse so that nothing it made is left behind. Undo failures are
+ * collected, not thrown over the original error: the caller reports why ADD failed.
+ */
+
+export class UndoStack {
+  private readonly steps: Array<{ what: string; undo: () => Promise<void> }> = [];
+  /** Messages of undo steps that failed, for the error's details. */
+  readonly failures: string[] = [];
+
+  push(what: string, undo: () => Promise<void>): void {
+    this.steps.push({ what, undo });
+  }
+
+  /** Run every registered undo, newest first; never throws. */
+  async unwind(): Promise<void> {
+    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+      try {
+        await step.undo();
+      } catch (e) {
+        this.failures.push(`undo ${step.what}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Run `body`; on failure unwind and rethrow the original error. */
+  async guard<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (e) {
+      await this.unwind();
+      if (this.failures.length && e instanceof Error) {
+        e.message += ` (rollback also failed: ${this.failures.join('; ')})`;
+      }
+      throw e;
+    }
+  }
+}
