@@ -204,9 +204,14 @@ async function check(ctx: CommandContext): Promise<void> {
 
 async function gc(ctx: CommandContext): Promise<void> {
   const config = parseBridgeConfig(ctx.config);
+  const valid = ctx.config.validAttachments;
+  // Without the list nothing can be told apart from garbage: refuse rather than release all.
+  if (!valid) {
+    throw new CniError(ErrorCode.InvalidConfig, 'GC needs "cni.dev/valid-attachments" in the configuration');
+  }
   if (config.hasIpam) await collectAllocations(ctx);
   const platform = await loadPlatform();
-  await platform.collectGarbage(ctx.config.name, config.bridge, ctx.config.validAttachments ?? []);
+  await platform.collectGarbage(ctx.config.name, config.bridge, valid);
 }
 
 async function status(ctx: CommandContext): Promise<void> {

@@ -7,7 +7,7 @@ import type { AttachmentId } from '../../platform/contract.ts';
 import { CniError, ErrorCode } from './errors.ts';
 import { Fields } from './fields.ts';
 import type { JsonObject } from './input.ts';
-import { validateNetworkName } from './names.ts';
+import { pluginTypeProblem, validateNetworkName } from './names.ts';
 import { type Result, type ResultDns, parseDns, parseResult } from './result.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './runtime-config.ts';
 import { type CniVersion, DEFAULT_VERSION, isSupportedVersion, SUPPORTED_VERSIONS } from './version.ts';
@@ -50,11 +50,20 @@ export function readVersion(doc: JsonObject): CniVersion {
 }
 
 function parseValidAttachments(fields: Fields): AttachmentId[] | undefined {
-  const list = fields.objectArray('cni.dev/valid-attachments');
+  // libcni before 1.2 sent the list as "cni.dev/attachments", the name in early 1.1 drafts.
+  const list = fields.objectArray('cni.dev/valid-attachments') ?? fields.objectArray('cni.dev/attachments');
   return list?.map((item) => ({
     containerId: item.requiredString('containerID'),
     ifname: item.requiredString('ifname'),
   }));
+}
+
+/** A plugin `type` is an executable's name; refuse paths at the edge, before any work is done. */
+function pluginType(fields: Fields, key: string): string {
+  const type = fields.requiredString(key);
+  const problem = pluginTypeProblem(type);
+  if (problem) fields.invalid(key, problem);
+  return type;
 }
 
 export function parseNetConf(doc: JsonObject): NetConf {
@@ -62,7 +71,7 @@ export function parseNetConf(doc: JsonObject): NetConf {
   const fields = new Fields(doc);
   const name = fields.string('name') ?? '';
   validateNetworkName(name);
-  const type = fields.requiredString('type');
+  const type = pluginType(fields, 'type');
   const conf: NetConf = {
     cniVersion,
     name,
@@ -72,7 +81,7 @@ export function parseNetConf(doc: JsonObject): NetConf {
   };
   // An ipam object without a type means "no IPAM" (layer-2 only), as in the reference plugins.
   const ipam = fields.object('ipam');
-  const ipamType = ipam?.string('type');
+  const ipamType = ipam?.string('type') && pluginType(ipam, 'type');
   if (ipam && ipamType) conf.ipam = { type: ipamType, fields: ipam };
   try {
     const dns = parseDns(doc.dns);

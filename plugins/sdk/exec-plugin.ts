@@ -48,7 +48,12 @@ export async function execPlugin(
         throw new CniError(doc.code, doc.msg, typeof doc.details === 'string' ? doc.details : undefined);
       }
     }
-    const why = run.exitCode !== undefined ? `exited with status ${run.exitCode}` : `was killed (${run.signal})`;
+    const why =
+      run.exitCode !== undefined
+        ? `exited with status ${run.exitCode}`
+        : run.signal
+          ? `was killed (${run.signal})`
+          : `could not be started (${run.originalMessage ?? 'unknown reason'})`;
     throw new CniError(
       ErrorCode.IoFailure,
       `plugin ${file} ${why} without a CNI error result`,

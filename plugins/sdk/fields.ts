@@ -49,7 +49,8 @@ export class Fields {
   int(key: string, min: number, max: number): number | undefined {
     const v = this.obj[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `must be an integer, not ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      this.fail(key, `must be an integer, not ${describe(v)}`);
     if (v < min || v > max) this.fail(key, `must be between ${min} and ${max}, not ${v}`);
     return v;
   }

@@ -12,7 +12,8 @@ export function findPlugin(type: string, dirs: readonly string[]): string {
   if (problem) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid plugin type "${type}": ${problem}`);
   }
-  const names = process.platform === 'win32' && !type.toLowerCase().endsWith('.exe') ? [`${type}.exe`, type] : [type];
+  const names =
+    process.platform === 'win32' && !type.toLowerCase().endsWith('.exe') ? [`${type}.exe`, type] : [type];
   for (const dir of dirs) {
     for (const name of names) {
       const candidate = join(dir, name);

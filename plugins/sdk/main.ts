@@ -4,8 +4,10 @@
  * be tested without a process lives in skel.ts.
  */
 import { readSync } from 'node:fs';
+import { CniError, ErrorCode } from './errors.ts';
 import { MAX_INPUT_BYTES_PLUS_ONE } from './limits.ts';
 import { type CniPlugin, invokePlugin } from './skel.ts';
+import { CURRENT_VERSION } from './version.ts';
 
 /** Read all of stdin, stopping one byte past the limit so the limit check can see it. */
 async function readStdin(): Promise<Uint8Array> {
@@ -36,7 +38,23 @@ async function readStdin(): Promise<Uint8Array> {
 }
 
 export async function runPluginMain(loadPlugin: () => Promise<CniPlugin>): Promise<void> {
-  const stdin = await readStdin();
+  let stdin: Uint8Array;
+  try {
+    stdin = await readStdin();
+  } catch (e) {
+    // VERSION does not need stdin; anything else still owes the runtime one JSON document.
+    if (process.env.CNI_COMMAND !== 'VERSION') {
+      const error = new CniError(
+        ErrorCode.IoFailure,
+        'cannot read the network configuration from stdin',
+        String(e),
+      );
+      process.stdout.write(`${JSON.stringify(error.toJSON(CURRENT_VERSION))}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    stdin = new Uint8Array();
+  }
   const output = await invokePlugin(loadPlugin, process.env, stdin);
   if (output.stdout) process.stdout.write(output.stdout);
   process.exitCode = output.exitCode;

@@ -58,7 +58,8 @@ const PROTOCOLS: readonly TransportProtocol[] = ['tcp', 'udp', 'sctp'];
 
 function parsePortMapping(item: unknown, index: number): PortMappingSpec {
   const path = `runtimeConfig.portMappings[${index}].`;
-  if (!isJsonObject(item)) new Fields({}, path).invalid('', 'must be an object');
+  if (!isJsonObject(item))
+    new Fields({}, 'runtimeConfig.').invalid(`portMappings[${index}]`, 'must be an object');
   const f = caselessFields(item as JsonObject, ['hostPort', 'containerPort', 'protocol', 'hostIP'], path);
   const hostPort = f.int('hostPort', 1, 65535) ?? f.invalid('hostPort', 'is required');
   const containerPort = f.int('containerPort', 1, 65535) ?? f.invalid('containerPort', 'is required');

@@ -63,7 +63,8 @@ function versionAnswer(stdin: Uint8Array): PluginOutput {
   if (stdin.length > 0 && stdin.length < 65536) {
     try {
       const doc = JSON.parse(Buffer.from(stdin).toString()) as { cniVersion?: unknown };
-      if (typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)) requested = doc.cniVersion;
+      if (typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion))
+        requested = doc.cniVersion;
     } catch {
       // VERSION answers whatever it is asked with; a bad stdin only loses the echo.
     }
@@ -77,7 +78,7 @@ export async function invokePlugin(
   env: Environment,
   stdin: Uint8Array,
 ): Promise<PluginOutput> {
-  const errorVersion = versionForErrors(stdin);
+  let errorVersion = versionForErrors(stdin);
   let command: CniCommand;
   try {
     command = readCommand(env);
@@ -93,7 +94,13 @@ export async function invokePlugin(
       import('./args.ts'),
     ]);
     const invocation = readInvocation(env, command);
-    const config = parseNetConf(decodeJsonObject(stdin, 'network configuration on stdin'));
+    const doc = decodeJsonObject(stdin, 'network configuration on stdin');
+    // Decoded, the top-level cniVersion is known for sure (the text scan may have met a prevResult's).
+    errorVersion =
+      typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)
+        ? doc.cniVersion
+        : CURRENT_VERSION;
+    const config = parseNetConf(doc);
     const minimum = MINIMUM_VERSION[command];
     if (minimum && !versionAtLeast(config.cniVersion, minimum)) {
       throw new CniError(
