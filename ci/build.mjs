@@ -43,7 +43,7 @@ const nativeRedirect = {
   name: 'native-redirect',
   setup(b) {
     b.onResolve({ filter: /^node-gyp-build$/ }, () => ({ path: 'node-gyp-build', namespace: 'native' }));
-    b.onResolve({ filter: /static\.cjs$/ }, (args) =>
+    b.onResolve({ filter: /static\.c?js$/ }, (args) =>
       args.importer.includes(`${join('node_modules', 'koffi')}`)
         ? { path: 'koffi-static', namespace: 'native' }
         : undefined,
@@ -77,7 +77,11 @@ async function main() {
         minifySyntax: true,
         minifyWhitespace: true,
         legalComments: 'none',
-        banner: { js: '#!/usr/bin/env node' },
+        // ESM dependencies (execa) read import.meta.url, which a CommonJS bundle lacks.
+        banner: {
+          js: "#!/usr/bin/env node\nconst __importMetaUrl = require('url').pathToFileURL(__filename).href;",
+        },
+        define: { 'import.meta.url': '__importMetaUrl' },
         plugins: [nativeRedirect],
         logLevel: 'warning',
         logOverride: { 'unsupported-require-call': 'silent', 'empty-import-meta': 'silent' },
