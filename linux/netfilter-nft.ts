@@ -1,0 +1,159 @@
+/**
+ * Outbound NAT (masquerade) with nftables, the default backend. One table per network in
+ * the `inet` family, named from a hash of the network name (network names are free text and
+ * never enter a command; the table comment carries a sanitised copy for humans):
+ *
+ *   table inet crosscni_<hash> {
+ *     set masq4 { type ipv4_addr }   elements: container addresses, comment = attachment hash
+ *     set masq6 { type ipv6_addr }
+ *     chain postrouting { type nat hook postrouting priority srcnat;
+ *       ip saddr @masq4 ip daddr != { <exceptions>, 224.0.0.0/4 } masquerade
+ *       ip6 saddr @masq6 ip6 daddr != { <exceptions>, ff00::/8 } masquerade } }
+ *
+ * ADD is one atomic batch that never lists anything, so its cost does not grow with the number
+ * of containers (the reference plugin lists the whole nat table on every ADD). DEL deletes set
+ * elements by address. GC lists only this network's two sets.
+ */
+import type { AttachmentId } from '../platform/contract.ts';
+import type { IpFamily } from '../platform/types.ts';
+import {
+  addressesByFamily,
+  attachmentHash,
+  commentSafe,
+  exceptionSet,
+  networkTable,
+} from './netfilter-names.ts';
+import { isMissingObject, nftBatch, nftList, nftString } from './nft.ts';
+
+const SET: Record<IpFamily, string> = { 4: 'masq4', 6: 'masq6' };
+
+/** Batch commands that make `addresses` of one attachment masqueraded; idempotent. */
+export function masqueradeAddCommands(
+  network: string,
+  attachment: AttachmentId,
+  addresses: string[],
+  exceptions: string[],
+): string[] {
+  const table = `inet ${networkTable(network)}`;
+  const hash = attachmentHash(attachment.containerId, attachment.ifname);
+  const byFamily = addressesByFamily(addresses);
+  const commands = [
+    `add table ${table} { comment ${nftString(`crosscni network ${commentSafe(network)}`)}; }`,
+    `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add set ${table} ${SET[4]} { type ipv4_addr; }`,
+    `add set ${table} ${SET[6]} { type ipv6_addr; }`,
+    // The rules carry the exceptions of the latest ADD; flushing first keeps exactly one per family.
+    `flush chain ${table} postrouting`,
+    `add rule ${table} postrouting ip saddr @${SET[4]} ip daddr != { ${exceptionSet(exceptions, 4).join(', ')} } masquerade`,
+    `add rule ${table} postrouting ip6 saddr @${SET[6]} ip6 daddr != { ${exceptionSet(exceptions, 6).join(', ')} } masquerade`,
+  ];
+  for (const family of [4, 6] as const) {
+    for (const ip of byFamily[family]) {
+      // add + delete + add: an element left by an earlier owner of this address gets our
+      // comment (`add` alone keeps an existing element's comment, and GC goes by comment).
+      commands.push(
+        `add element ${table} ${SET[family]} { ${ip} }`,
+        `delete element ${table} ${SET[family]} { ${ip} }`,
+        `add element ${table} ${SET[family]} { ${ip} comment ${nftString(hash)} }`,
+      );
+    }
+  }
+  return commands;
+}
+
+function deleteCommands(network: string, family: IpFamily, ips: string[]): string[] {
+  return ips.map((ip) => `delete element inet ${networkTable(network)} ${SET[family]} { ${ip} }`);
+}
+
+/** Stop masquerading `addresses`; succeeds when they (or the whole table) are already gone. */
+export async function removeMasqueradeNft(network: string, addresses: string[]): Promise<void> {
+  const byFamily = addressesByFamily(addresses);
+  const all = [...deleteCommands(network, 4, byFamily[4]), ...deleteCommands(network, 6, byFamily[6])];
+  if (!all.length) return;
+  try {
+    await nftBatch(all);
+  } catch (e) {
+    if (!isMissingObject(e)) throw e;
+    // One missing element fails the whole batch: retry one by one, skipping what is gone.
+    if (all.length === 1) return;
+    for (const command of all) {
+      try {
+        await nftBatch([command]);
+      } catch (inner) {
+        if (!isMissingObject(inner)) throw inner;
+      }
+    }
+  }
+}
+
+export interface MasqueradeEntry {
+  address: string;
+  /** Attachment hash the element was added for ("" when it has no comment). */
+  attachment: string;
+}
+
+/** The masqueraded addresses of a network, per family (empty when the table does not exist). */
+export async function readMasqueradeNft(network: string): Promise<MasqueradeEntry[]> {
+  const entries: MasqueradeEntry[] = [];
+  for (const family of [4, 6] as const) {
+    let listing: Array<Record<string, unknown>>;
+    try {
+      listing = await nftList(['list', 'set', 'inet', networkTable(network), SET[family]]);
+    } catch (e) {
+      if (isMissingObject(e)) continue;
+      throw e;
+    }
+    for (const item of listing) {
+      const elems = (item.set as { elem?: unknown[] } | undefined)?.elem ?? [];
+      for (const elem of elems) entries.push(setElement(elem));
+    }
+  }
+  return entries;
+}
+
+/** nft JSON set elements are a bare value, or {elem: {val, comment}} when they carry a comment. */
+function setElement(elem: unknown): MasqueradeEntry {
+  if (typeof elem === 'string') return { address: elem, attachment: '' };
+  const inner = (elem as { elem?: { val?: unknown; comment?: unknown } }).elem;
+  return {
+    address: String(inner?.val ?? ''),
+    attachment: typeof inner?.comment === 'string' ? inner.comment : '',
+  };
+}
+
+/**
+ * Remove the elements of one attachment, found by comment: for a DEL that does not know the
+ * addresses (no prevResult and the namespace is gone). Lists only this network's sets.
+ */
+export async function removeAttachmentMasqueradeNft(
+  network: string,
+  attachment: AttachmentId,
+): Promise<void> {
+  const hash = attachmentHash(attachment.containerId, attachment.ifname);
+  const mine = (await readMasqueradeNft(network)).filter((e) => e.attachment === hash);
+  if (mine.length)
+    await removeMasqueradeNft(
+      network,
+      mine.map((e) => e.address),
+    );
+}
+
+/** Remove elements of this network whose attachment is not in `valid`. */
+export async function collectMasqueradeNft(network: string, valid: AttachmentId[]): Promise<void> {
+  const keep = new Set(valid.map((a) => attachmentHash(a.containerId, a.ifname)));
+  const stale = (await readMasqueradeNft(network)).filter((e) => !keep.has(e.attachment));
+  if (stale.length)
+    await removeMasqueradeNft(
+      network,
+      stale.map((e) => e.address),
+    );
+}
+
+/** Batch commands that remove every nft table of a network; idempotent (add, then delete). */
+export function networkTablesDeleteCommands(network: string): string[] {
+  const table = networkTable(network);
+  return ['inet', 'bridge'].flatMap((family) => [
+    `add table ${family} ${table}`,
+    `delete table ${family} ${table}`,
+  ]);
+}
