@@ -41,7 +41,7 @@ import { encodeLink, type LinkInfo } from './rtnl-codec.ts';
 import { type Attr, macBytes, str, u32 } from './rtnl-attrs.ts';
 import { IFF_UP, IFLA, IFLA_INFO, VETH_INFO_PEER } from './rtnl-constants.ts';
 import { configureContainerInterface } from './sysctl.ts';
-import { UndoStack } from './undo-stack.ts';
+import { UndoStack } from '../platform/undo.ts';
 
 const VETH_NAME_ATTEMPTS = 10;
 const DAD_TIMEOUT_MS = 10_000;

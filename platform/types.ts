@@ -22,7 +22,10 @@ export interface InterfaceAddress {
 export interface RouteSpec {
   /** Destination CIDR, "0.0.0.0/0" for a default route. */
   dst: string;
-  /** Next hop; absent for an on-link route. */
+  /**
+   * Next hop. When absent, the route goes through the gateway of the interface's address of
+   * the same family if there is one (as the reference plugins do), else it is on-link.
+   */
   gw?: string;
   mtu?: number;
   advmss?: number;

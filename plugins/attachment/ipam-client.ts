@@ -6,7 +6,7 @@ import { CniError, ErrorCode } from '../sdk/errors.ts';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../sdk/ipam.ts';
 import type { Result } from '../sdk/result.ts';
 import type { CommandContext } from '../sdk/skel.ts';
-import type { UndoStack } from '../sdk/undo.ts';
+import type { UndoStack } from '../../platform/undo.ts';
 
 /** Allocate addresses; a later failure of ADD releases them again. */
 export async function allocate(ctx: CommandContext, undo: UndoStack): Promise<Result> {

@@ -26,7 +26,7 @@ import {
 import { CniError, ErrorCode } from '../sdk/errors.ts';
 import type { Result, ResultInterface, ResultIp, ResultRoute } from '../sdk/result.ts';
 import type { CniPlugin, CommandContext } from '../sdk/skel.ts';
-import { UndoStack } from '../sdk/undo.ts';
+import { UndoStack } from '../../platform/undo.ts';
 import { type BridgeConfig, parseBridgeConfig } from './config.ts';
 
 function endpointRef(ctx: CommandContext, config: BridgeConfig): EndpointRef {
@@ -162,7 +162,10 @@ async function del(ctx: CommandContext): Promise<void> {
   let failure: unknown;
   try {
     const teardown: EndpointTeardown = { ...ref, addresses: await addressesToRelease(ctx, ref) };
-    if (config.ipMasq) teardown.outboundNat = { exceptions: [] };
+    if (config.ipMasq) {
+      teardown.outboundNat = { exceptions: [] };
+      if (config.ipMasqBackend) teardown.outboundNat.mechanism = config.ipMasqBackend;
+    }
     await platform.deleteEndpoint(teardown);
   } catch (e) {
     failure = e;

@@ -1,7 +1,8 @@
 /**
- * An undo stack for ADD: each creation step registers how to take itself back, and a failed
- * ADD runs the stack in reverse so that nothing it made is left behind. Undo failures are
- * collected, not thrown over the original error: the caller reports why ADD failed.
+ * An undo stack for create operations (a plugin's ADD, a backend's createEndpoint): each step
+ * registers how to take itself back, and a failure runs the stack in reverse so that nothing
+ * it made is left behind. Undo failures are appended to the error, never thrown over it: the
+ * caller reports why the operation failed. OS-neutral, so plugins and backends share it.
  */
 
 export class UndoStack {
