@@ -78,8 +78,10 @@ async function main() {
         minifyWhitespace: true,
         legalComments: 'none',
         // ESM dependencies (execa) read import.meta.url, which a CommonJS bundle lacks.
+        // The marker lets a crosscni plugin recognise a sibling crosscni IPAM executable and
+        // run it in-process (plugins/attachment/ipam-client.ts).
         banner: {
-          js: "#!/usr/bin/env node\nconst __importMetaUrl = require('url').pathToFileURL(__filename).href;",
+          js: "#!/usr/bin/env node\n// crosscni-plugin-bundle\nconst __importMetaUrl = require('url').pathToFileURL(__filename).href;",
         },
         define: { 'import.meta.url': '__importMetaUrl' },
         plugins: [nativeRedirect],
