@@ -10,6 +10,7 @@ import type { NetConf } from './config.ts';
 import { convertResult } from './convert.ts';
 import { type CniCommand, type Environment, type Invocation, readCommand, readInvocation } from './env.ts';
 import { CniError, ErrorCode, toCniError } from './errors.ts';
+import type { JsonObject } from './input.ts';
 import type { Result } from './result.ts';
 import { CURRENT_VERSION, isSupportedVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version.ts';
 
@@ -78,10 +79,50 @@ export async function invokePlugin(
   env: Environment,
   stdin: Uint8Array,
 ): Promise<PluginOutput> {
+  const started = performance.now();
+  const seen: Seen = {};
+  const output = await runCommand(loadPlugin, env, stdin, seen);
+  const wantsLog = env.CROSSCNI_LOG_FILE || env.CROSSCNI_LOG_LEVEL || seen.doc?.logFile || seen.doc?.logLevel;
+  if (seen.command && seen.command !== 'VERSION' && wantsLog) {
+    const { logInvocation, logSettings } = await import('./log.ts');
+    const settings = logSettings(env, seen.doc);
+    if (settings) {
+      const error =
+        output.exitCode !== 0 ? (JSON.parse(output.stdout) as { code?: number; msg?: string }) : {};
+      logInvocation(settings, {
+        plugin: typeof seen.doc?.type === 'string' ? seen.doc.type : undefined,
+        command: seen.command,
+        containerId: env.CNI_CONTAINERID,
+        network: typeof seen.doc?.name === 'string' ? seen.doc.name : undefined,
+        ifname: env.CNI_IFNAME,
+        netns: env.CNI_NETNS,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        exitCode: output.exitCode,
+        code: error.code,
+        msg: error.msg,
+      });
+    }
+  }
+  return output;
+}
+
+/** What the command got as far as reading, for the log. */
+interface Seen {
+  command?: CniCommand;
+  doc?: JsonObject;
+}
+
+async function runCommand(
+  loadPlugin: () => Promise<CniPlugin>,
+  env: Environment,
+  stdin: Uint8Array,
+  seen: Seen,
+): Promise<PluginOutput> {
   let errorVersion = versionForErrors(stdin);
   let command: CniCommand;
   try {
     command = readCommand(env);
+    seen.command = command;
   } catch (e) {
     return errorOutput(e, errorVersion);
   }
@@ -95,6 +136,7 @@ export async function invokePlugin(
     ]);
     const invocation = readInvocation(env, command);
     const doc = decodeJsonObject(stdin, 'network configuration on stdin');
+    seen.doc = doc;
     // Decoded, the top-level cniVersion is known for sure (the text scan may have met a prevResult's).
     errorVersion =
       typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)
