@@ -21,6 +21,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The runtimes for the end-to-end suites (podman, containerd, runc, busybox-static).
+bash ci/e2e/install-runtimes.sh
+
 # koffi and netlink ship prebuilt native modules inside their npm packages, so a clean
 # `npm ci` works even though npm 11 does not run install scripts by default.
 npm ci --no-audit --no-fund --loglevel=error
