@@ -20,6 +20,7 @@ import { namespaceTarget, requireNamespace } from './namespace.ts';
 import { findNetwork } from './network.ts';
 import { asPlatformError, toPlatformError } from './platform-errors.ts';
 import { type HcnEndpoint, endpointAddresses, fromHcnMac } from './schema/endpoint.ts';
+import { endpointPolicySettings } from './schema/endpoint-policy.ts';
 
 /** HCN sets no MTU per endpoint: container adapters on an HCN vSwitch get Ethernet's 1500. */
 const HCN_ENDPOINT_MTU = 1500;
@@ -112,11 +113,19 @@ export async function inspectEndpoint(
     },
     attachedToNetwork: sameGuid(endpoint.HostComputeNetwork ?? '', network),
     addresses: endpointAddresses(endpoint),
-    routes: (endpoint.Routes ?? []).map((r) => ({
-      dst: r.DestinationPrefix ?? '',
-      gw: r.NextHop,
-      priority: r.Metric,
-    })),
+    routes: [
+      ...(endpoint.Routes ?? []).map((r) => ({
+        dst: r.DestinationPrefix ?? '',
+        gw: r.NextHop,
+        priority: r.Metric,
+      })),
+      // Host routes are SDNRoute policies on HCN (what EndpointSpec.hostRoutes became).
+      ...endpointPolicySettings(endpoint.Policies, 'SDNRoute')
+        .filter((r) => r.DestinationPrefix)
+        .map((r) =>
+          r.NextHop ? { dst: r.DestinationPrefix!, gw: r.NextHop } : { dst: r.DestinationPrefix! },
+        ),
+    ],
   };
 }
 

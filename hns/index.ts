@@ -1,6 +1,7 @@
 /**
  * The Platform on Windows, built on HCN: networks are HCN networks (network.ts), endpoints are HCN
- * endpoints added to the pod's HCN namespace (endpoint.ts, namespace.ts), all through the typed
+ * endpoints added to the pod's HCN namespace (endpoint.ts, namespace.ts), port mappings and egress
+ * limits are policies on them (port-mappings.ts, bandwidth.ts), all through the typed
  * HCN client over one transport. The transport is FFI to computenetwork.dll unless
  * CROSSCNI_HCN_TRANSPORT=powershell; CROSSCNI_HCN_LIBRARY points the FFI transport at another
  * library with the same exports (the HCN emulator, in tests on Linux). Nothing here runs until a
@@ -8,6 +9,7 @@
  */
 import type { Platform } from '../platform/contract.ts';
 import { PlatformError } from '../platform/errors.ts';
+import * as bandwidth from './bandwidth.ts';
 import { HcnClient } from './client.ts';
 import { collectGarbage, createEndpoint, deleteEndpoint, inspectEndpoint } from './endpoint.ts';
 import { WINDOWS_LIBRARY_PATHS, singleLibraryPaths } from './ffi/library.ts';
@@ -15,6 +17,7 @@ import { FfiTransport } from './ffi/transport.ts';
 import { withFileLock } from './file-lock.ts';
 import { WINDOWS_LOOPBACK, createHcnNamespace, deleteHcnNamespace } from './namespace.ts';
 import { deleteNetwork, ensureNetwork, inspectNetwork } from './network.ts';
+import * as portMappings from './port-mappings.ts';
 import { PowerShellTransport } from './powershell/transport.ts';
 import type { HcnTransport } from './transport.ts';
 
@@ -46,6 +49,16 @@ export function createWindowsPlatform(options: WindowsPlatformOptions = {}): Pla
     inspectEndpoint: (ref) => inspectEndpoint(client, ref),
     deleteEndpoint: (teardown) => deleteEndpoint(client, teardown),
     collectGarbage: (network, _deviceName, valid) => collectGarbage(client, network, valid),
+    addPortMappings: (target, mappings, options) =>
+      portMappings.addPortMappings(client, target, mappings, options),
+    removePortMappings: (target) => portMappings.removePortMappings(client, target),
+    inspectPortMappings: (target) => portMappings.inspectPortMappings(client, target),
+    // Forwardings and limits are endpoint policies: they go when GC removes the endpoint.
+    collectPortMappings: async () => undefined,
+    setBandwidth: (target, spec) => bandwidth.setBandwidth(client, target, spec),
+    removeBandwidth: (target) => bandwidth.removeBandwidth(client, target),
+    inspectBandwidth: (target) => bandwidth.inspectBandwidth(client, target),
+    collectBandwidth: async () => undefined,
     // A compartment's loopback is up for its whole life and Windows offers no switch: setting it
     // up is already true, and taking it down (loopback DEL) has nothing to undo.
     setLoopback: async () => undefined,

@@ -5,7 +5,7 @@
  * refuses one of the same name whose type or subnets differ; delete succeeds when it is gone.
  * Endpoints are endpoint.ts's business.
  */
-import { formatCidr, parseCidr } from '../platform/cidr.ts';
+import { containsIp, formatCidr, formatIp, parseCidr } from '../platform/cidr.ts';
 import { PlatformError } from '../platform/errors.ts';
 import type { NetworkSpec, NetworkState } from '../platform/types.ts';
 import type { HcnClient } from './client.ts';
@@ -27,6 +27,20 @@ function canonicalCidr(cidr: string): string {
   return prefix ? formatCidr(prefix) : cidr;
 }
 
+/**
+ * The gateway of a subnet that names none: the host address the spec puts in it. HNS gives the
+ * host's vNIC the next hop of a subnet's default route, so that is where a gateway-mode host
+ * address (the bridge plugin's isGateway) goes on Windows.
+ */
+function hostGatewayIn(cidr: string, hostAddresses: string[]): string | undefined {
+  const subnet = parseCidr(cidr);
+  for (const text of hostAddresses) {
+    const host = parseCidr(text);
+    if (subnet && host && containsIp(subnet, host.address)) return formatIp(host.address);
+  }
+  return undefined;
+}
+
 /** The HCN network document for a spec. */
 export function networkDocument(spec: NetworkSpec): HostComputeNetwork {
   const type = TYPE_OF_MODE[spec.mode];
@@ -39,7 +53,10 @@ export function networkDocument(spec: NetworkSpec): HostComputeNetwork {
   return buildNetwork({
     name: spec.name,
     type,
-    subnets: spec.subnets.map((s) => ({ prefix: s.cidr, gateway: s.gateway })),
+    subnets: spec.subnets.map((s) => ({
+      prefix: s.cidr,
+      gateway: s.gateway ?? hostGatewayIn(s.cidr, spec.hostAddresses),
+    })),
     policies: spec.uplink ? [netAdapterNamePolicy(spec.uplink)] : [],
     dns: spec.dns,
   });

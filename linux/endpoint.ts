@@ -2,15 +2,16 @@
  * An endpoint on Linux is a veth pair: the host end ("veth" + 8 hex, random like the reference
  * plugin's) on the network's bridge, the container end created directly inside the container's
  * namespace under the CNI ifname, configured there (sysctls before it comes up, addresses, up,
- * routes), plus the endpoint's netfilter state (masquerade, MAC spoof filter) applied as one nft
- * batch. A failed create deletes what it made; delete succeeds on any partial or absent state.
+ * routes), plus the endpoint's policies (endpoint-policies.ts: masquerade, MAC spoof filter,
+ * ACLs, port mappings). A failed create deletes what it made; delete succeeds on any partial or
+ * absent state.
  *
  * Per operation: one netlink socket in the host namespace, one opened inside the container's
- * namespace, and at most one `nft` process on ADD.
+ * namespace, and on ADD one `nft` process for the netfilter batch (a second for port mappings).
  */
 import { existsSync } from 'node:fs';
 import { parseCidr } from '../platform/cidr.ts';
-import type { AttachmentId, EndpointTeardown } from '../platform/contract.ts';
+import type { EndpointTeardown } from '../platform/contract.ts';
 import { isPlatformError, PlatformError } from '../platform/errors.ts';
 import type {
   EndpointCreated,
@@ -19,11 +20,13 @@ import type {
   EndpointState,
   InterfaceState,
   NetworkState,
+  RouteSpec,
 } from '../platform/types.ts';
 import { configureBridgePort } from './bridge-port.ts';
+import { applyEndpointPolicies, removeEndpointPolicies } from './endpoint-policies.ts';
 import { hasErrno, platformError } from './errors.ts';
 import { randomVethName, validateLinkName } from './link-names.ts';
-import { macSpoofAddCommands, removeMacSpoof } from './mac-spoof.ts';
+import { deleteTaggedHostPorts, tagHostPort } from './host-port-tag.ts';
 import {
   inNetns,
   type Netns,
@@ -32,9 +35,7 @@ import {
   withNetlinkIn,
   withNetns,
 } from './namespace.ts';
-import { addOutboundNat, removeOutboundNat } from './netfilter.ts';
-import { removeMasqueradeIptables } from './netfilter-iptables.ts';
-import { nftBatch, nftPath } from './nft.ts';
+import { nftPath } from './nft.ts';
 import { addAddresses, addRoutes, readAddresses, readRoutes, settleAddresses } from './routes.ts';
 import type { RtnlSocket } from './rtnl.ts';
 import { encodeLink, type LinkInfo } from './rtnl-codec.ts';
@@ -46,7 +47,6 @@ import { UndoStack } from '../platform/undo.ts';
 const VETH_NAME_ATTEMPTS = 10;
 const DAD_TIMEOUT_MS = 10_000;
 const MAC_PATTERN = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
-
 function interfaceState(link: LinkInfo, sandbox?: string): InterfaceState {
   const state: InterfaceState = { name: link.name, mac: link.mac ?? '', mtu: link.mtu };
   if (sandbox) state.sandbox = sandbox;
@@ -134,7 +134,11 @@ async function configureContainerSide(
   inNetns(ns, () => configureContainerInterface(spec.ifname, { dad, ipv6 }));
   await addAddresses(inside, link.index, spec.ifname, spec.addresses, !dad);
   await setUp(inside, link, `in ${spec.namespace}`);
-  await addRoutes(inside, link.index, spec.ifname, spec.routes, spec.addresses);
+  // Host routes go through the gateway the host holds (a route without gw uses it), or their next hop.
+  const hostRoutes = (spec.hostRoutes ?? []).map(
+    (r): RouteSpec => (r.nextHop ? { dst: r.dst, gw: r.nextHop } : { dst: r.dst }),
+  );
+  await addRoutes(inside, link.index, spec.ifname, [...spec.routes, ...hostRoutes], spec.addresses);
   if (dad && ipv6) await settleAddresses(inside, link.index, spec.ifname, DAD_TIMEOUT_MS);
 }
 
@@ -153,7 +157,6 @@ export async function createEndpoint(network: NetworkState, spec: EndpointSpec):
       'install the nftables package or turn macspoofchk off',
     );
   }
-  const attachment: AttachmentId = { containerId: spec.containerId, ifname: spec.ifname };
   return withNetns(spec.namespace, (ns) =>
     withHostNetlink(async (host) => {
       const inside = openNetlinkIn(ns);
@@ -177,34 +180,18 @@ export async function createEndpoint(network: NetworkState, spec: EndpointSpec):
           const containerLink = await inside.getLink(spec.ifname);
           if (!hostLink || !containerLink)
             throw new PlatformError('io', `veth ${hostName} / ${spec.ifname} vanished right after creation`);
-          await configureBridgePort(host, hostLink.index, hostName, spec);
+          // First thing after creation, so a killed ADD leaves a host end DEL can find by its tag.
+          await tagHostPort(host, hostLink, spec.network, {
+            containerId: spec.containerId,
+            ifname: spec.ifname,
+          });
+          // Reaching itself through the host needs frames to leave by the port they came in.
+          const hairpin = spec.hairpin === true || spec.loopbackThroughHost === true;
+          await configureBridgePort(host, hostLink.index, hostName, { ...spec, hairpin });
           await setUp(host, hostLink, `on ${bridge.name}`);
           if (!spec.containerInterfaceDown) await configureContainerSide(inside, ns, containerLink, spec);
 
-          const batch: string[] = [];
-          const addresses = spec.addresses.map((a) => a.cidr);
-          if (spec.outboundNat && addresses.length) {
-            const backend = await addOutboundNat(
-              batch,
-              spec.network,
-              attachment,
-              addresses,
-              spec.outboundNat,
-            );
-            if (backend === 'iptables') {
-              undo.push('remove iptables masquerade', () =>
-                removeMasqueradeIptables(spec.network, attachment, false),
-              );
-            }
-          }
-          if (spec.macSpoofCheck && containerLink.mac) {
-            batch.push(...macSpoofAddCommands(spec.network, attachment, hostName, containerLink.mac));
-          }
-          try {
-            await nftBatch(batch);
-          } catch (e) {
-            throw platformError(e, `set up netfilter rules for ${spec.ifname} on network "${spec.network}"`);
-          }
+          await applyEndpointPolicies(spec, hostName, containerLink.mac, undo);
           return { host: interfaceState(hostLink), container: interfaceState(containerLink, spec.namespace) };
         });
       } finally {
@@ -247,53 +234,54 @@ export async function inspectEndpoint(ref: EndpointRef): Promise<EndpointState |
   );
 }
 
-/** Delete the container end (which takes the host end with it); returns the host end's name. */
-async function deleteVeth(teardown: EndpointTeardown): Promise<string | undefined> {
-  if (!teardown.namespace || !existsSync(teardown.namespace)) return undefined;
+/** What deleteVeth did: whether it found the container end, and the host end's name. */
+interface VethDeletion {
+  found: boolean;
+  hostPort?: string;
+}
+
+/** Delete the container end (which takes the host end with it). */
+async function deleteVeth(teardown: EndpointTeardown): Promise<VethDeletion> {
+  if (!teardown.namespace || !existsSync(teardown.namespace)) return { found: false };
   try {
     return await withNetlinkIn(teardown.namespace, (inside) =>
-      withHostNetlink(async (host) => {
+      withHostNetlink(async (host): Promise<VethDeletion> => {
         const container = await inside.getLink(teardown.ifname);
-        if (!container) return undefined;
+        if (!container) return { found: false };
         const peer = await hostPeer(host, container);
         await inside.delLink({ index: container.index }).catch((e: unknown) => {
           if (!hasErrno(e, 'ENODEV')) throw e;
         });
-        return peer?.name;
+        return peer ? { found: true, hostPort: peer.name } : { found: true };
       }),
     );
   } catch (e) {
     // Gone between the check and the open, or not a namespace any more: nothing of ours is in it.
-    if (isPlatformError(e, 'namespace-missing')) return undefined;
+    if (isPlatformError(e, 'namespace-missing')) return { found: false };
     throw platformError(e, `delete ${teardown.ifname} in ${teardown.namespace}`);
   }
 }
 
 export async function deleteEndpoint(teardown: EndpointTeardown): Promise<void> {
-  const attachment: AttachmentId = { containerId: teardown.containerId, ifname: teardown.ifname };
   const failures: unknown[] = [];
   // Every step runs even if an earlier one failed: DEL must clean up as much as it can.
-  const attempt = async <T>(step: () => Promise<T>): Promise<T | undefined> => {
+  let hostPort: string | undefined;
+  let found = false;
+  try {
+    ({ found, hostPort } = await deleteVeth(teardown));
+  } catch (e) {
+    failures.push(e);
+  }
+  // The container end was out of reach (CNI_NETNS empty, or the interface already gone): the
+  // host end may still be on the bridge, holding the address this DEL releases. Find it by tag.
+  if (!found) {
+    const attachment = { containerId: teardown.containerId, ifname: teardown.ifname };
     try {
-      return await step();
+      hostPort = (await deleteTaggedHostPorts(teardown.network, attachment)) ?? hostPort;
     } catch (e) {
       failures.push(e);
-      return undefined;
     }
-  };
-  const hostPort = await attempt(() => deleteVeth(teardown));
-  if (teardown.outboundNat) {
-    await attempt(() => removeOutboundNat(teardown.network, attachment, teardown.addresses));
   }
-  await attempt(async () => {
-    try {
-      await removeMacSpoof(teardown.network, attachment, hostPort);
-    } catch (e) {
-      throw platformError(
-        e,
-        `remove MAC spoof filter of ${teardown.ifname} on network "${teardown.network}"`,
-      );
-    }
-  });
+  failures.push(...(await removeEndpointPolicies(teardown, hostPort)));
   if (failures.length) throw failures[0];
 }

@@ -10,7 +10,7 @@
  * created in, so the async work happens afterwards. Every fd and socket opened here is closed
  * before the helper returns.
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PlatformError } from '../platform/errors.ts';
 import { hasErrno, platformError } from './errors.ts';
@@ -65,11 +65,29 @@ export function openNetns(path: string): Netns {
         `${path} is not a network namespace: it is ${what} (${NETNS_HINT})`,
       );
     }
+    // CNI_NETNS naming the plugin's own (the host's) namespace, e.g. /proc/self/ns/net or
+    // /proc/1/ns/net, would turn "configure the container" into "configure the host", and DEL's
+    // "delete CNI_IFNAME in the container" into deleting any host device of that name (cni0,
+    // a tunnel device, ...). No container lives there: refuse it as not a container's namespace,
+    // which DEL treats as "nothing of ours is in it".
+    if (sameNamespace(fd, CURRENT_NETNS)) {
+      throw new PlatformError(
+        'namespace-missing',
+        `${path} is the host's own network namespace, not a container's (${NETNS_HINT})`,
+      );
+    }
   } catch (e) {
     closeSync(fd);
     throw platformError(e, `check network namespace ${path}`);
   }
   return { path, fd };
+}
+
+/** Whether the namespace open at `fd` is the one at `path` (nsfs inodes identify namespaces). */
+function sameNamespace(fd: number, path: string): boolean {
+  const a = fstatSync(fd);
+  const b = statSync(path);
+  return a.dev === b.dev && a.ino === b.ino;
 }
 
 export function closeNetns(ns: Netns): void {

@@ -9,13 +9,18 @@
  * - Every OS handle opened by a call is closed before the call returns.
  */
 import type {
+  AttachmentTarget,
+  BandwidthSpec,
   EndpointCreated,
   EndpointRef,
   EndpointSpec,
   EndpointState,
   NetworkSpec,
   NetworkState,
+  ForwardedPort,
+  InterfaceState,
   OutboundNatSpec,
+  PortMappingOptions,
   PortMappingSpec,
 } from './types.ts';
 
@@ -62,6 +67,42 @@ export interface Platform {
    * attachment in `valid`. Never touches another network's state.
    */
   collectGarbage(network: string, deviceName: string, valid: AttachmentId[]): Promise<void>;
+
+  // ---- chained-plugin operations (portmap, bandwidth) on an attachment another plugin made ----
+
+  /**
+   * Forward host ports to the attachment's addresses (one forwarding per mapping and address
+   * family the container has). Repeating it is idempotent; 'conflict' when another attachment
+   * already has a host port.
+   */
+  addPortMappings(
+    target: AttachmentTarget,
+    mappings: PortMappingSpec[],
+    options: PortMappingOptions,
+  ): Promise<void>;
+  /**
+   * Stop forwarding to the attachment; succeeds when nothing is forwarded (DEL, twice).
+   * `mappings`, when the runtime sent them, let a backend find its entries without listing.
+   */
+  removePortMappings(target: AttachmentTarget, mappings?: PortMappingSpec[]): Promise<void>;
+  /** What is forwarded to the attachment now, for CHECK (of `mappings` only, when given). */
+  inspectPortMappings(target: AttachmentTarget, mappings?: PortMappingSpec[]): Promise<ForwardedPort[]>;
+  /** Remove the network's forwardings that belong to no attachment in `valid`. */
+  collectPortMappings(network: string, valid: AttachmentId[]): Promise<void>;
+
+  /**
+   * Limit the attachment's traffic (ingress = towards the container, egress = from it),
+   * replacing earlier limits. Returns the devices made for it (Linux: the ifb that carries
+   * egress), which the result lists as the reference plugin does. 'unsupported' when the OS
+   * cannot limit a direction asked for.
+   */
+  setBandwidth(target: AttachmentTarget, spec: BandwidthSpec): Promise<InterfaceState[]>;
+  /** Remove the limits; succeeds when there are none or the attachment is gone. */
+  removeBandwidth(target: AttachmentTarget): Promise<void>;
+  /** The limits in force now (fields absent for an unlimited direction), for CHECK. */
+  inspectBandwidth(target: AttachmentTarget): Promise<BandwidthSpec>;
+  /** Remove the network's limits that belong to no attachment in `valid`. */
+  collectBandwidth(network: string, valid: AttachmentId[]): Promise<void>;
 
   /** Bring the namespace's loopback interface up or down. */
   setLoopback(namespace: string, up: boolean): Promise<void>;

@@ -177,6 +177,33 @@ export interface EndpointSpec extends EndpointRef {
   duplicateAddressDetection?: boolean;
   /** Create the port on the network but leave the container interface down and unaddressed. */
   containerInterfaceDown?: boolean;
+  /** Destinations the endpoint reaches through the host rather than over the switch's segment. */
+  hostRoutes?: HostRouteSpec[];
+  /**
+   * How `portMappings` are forwarded (the portmap plugin's options). `snat: true` given
+   * explicitly also asks the OS to apply the mappings to traffic the host routes to itself
+   * where that is not the OS default (Windows); Linux forwards host-originated traffic unless
+   * `snat` is false.
+   */
+  portMappingOptions?: PortMappingOptions;
+  /**
+   * The container may reach its own address through the host (a service or mapped port that
+   * leads back to it): hairpin on the Linux bridge port, loopback DSR on Windows.
+   */
+  loopbackThroughHost?: boolean;
+}
+
+/**
+ * A destination the endpoint reaches through the host (Windows: an SDN route on the vSwitch
+ * port; Linux: a route in the container through the gateway the host holds on the bridge).
+ */
+export interface HostRouteSpec {
+  /** Destination CIDR. */
+  dst: string;
+  /** Next hop beyond the host; absent: the endpoint's gateway of the destination's family. */
+  nextHop?: string;
+  /** Encapsulate towards the host (HCN NeedEncap); Linux routes through the host either way. */
+  encapsulate?: boolean;
 }
 
 export interface InterfaceState {
@@ -205,4 +232,48 @@ export interface EndpointState {
 export interface EndpointCreated {
   host?: InterfaceState;
   container: InterfaceState;
+}
+
+/**
+ * One attachment as a chained plugin (portmap, bandwidth) sees it: the CNI_* identity plus what
+ * the previous plugin's result says about it. Linux uses `hostInterfaces` to find the host end
+ * of the container interface; Windows finds the endpoint by the attachment's name.
+ */
+export interface AttachmentTarget {
+  network: string;
+  containerId: string;
+  ifname: string;
+  /** CNI_NETNS; empty when the runtime gave none (second DEL of containerd). */
+  namespace: string;
+  /** The container's addresses, CIDR or plain IP (prevResult ips); empty when unknown (DEL). */
+  addresses: string[];
+  /** Interfaces prevResult lists outside any sandbox (a veth's host end, a bridge). */
+  hostInterfaces?: string[];
+}
+
+/** How a backend forwards host ports (the portmap plugin's options; reference key names). */
+export interface PortMappingOptions {
+  /**
+   * Also rewrite the source of forwarded traffic that comes from the host itself (localhost)
+   * or from the container itself (hairpin), so replies come back through the host. Default true.
+   */
+  snat?: boolean;
+  /**
+   * Extra conditions a packet must meet to be forwarded, per family, as iptables match
+   * arguments (the reference's `conditionsV4`/`conditionsV6`, e.g. ["-s", "10.0.0.0/8"]).
+   */
+  conditionsV4?: string[];
+  conditionsV6?: string[];
+  /** The mechanism the operator asked for by name ("nftables" or "iptables" on Linux). */
+  mechanism?: string;
+  /** Packet mark bit used to flag traffic for masquerade where the mechanism needs one (0-31). */
+  markMasqBit?: number;
+  /** A chain of the operator's that marks traffic for masquerade instead of ours (iptables only). */
+  externalSetMarkChain?: string;
+}
+
+/** A port forwarding as the OS holds it: the mapping and the container address it reaches. */
+export interface ForwardedPort extends PortMappingSpec {
+  /** Plain IP the host port is forwarded to. */
+  containerIp: string;
 }

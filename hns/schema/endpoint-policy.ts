@@ -41,6 +41,8 @@ export interface OutboundNatSettings {
   VirtualIP?: string;
   /** Destination CIDRs that keep the endpoint's own source address. */
   Exceptions?: string[];
+  /** Only traffic to these destinations is NATed (loopback DSR names the endpoint's own IPs). */
+  Destinations?: string[];
 }
 
 export interface SdnRouteSettings {
@@ -135,9 +137,17 @@ export function portMappingPolicy(input: PortMappingInput): KnownEndpointPolicy 
   };
 }
 
-export function outboundNatPolicy(input: { exceptions?: string[]; virtualIp?: string }): KnownEndpointPolicy {
+export function outboundNatPolicy(input: {
+  exceptions?: string[];
+  virtualIp?: string;
+  destinations?: string[];
+}): KnownEndpointPolicy {
   const exceptions = input.exceptions?.length ? [...input.exceptions] : undefined;
-  return { Type: 'OutBoundNAT', Settings: { VirtualIP: input.virtualIp, Exceptions: exceptions } };
+  const destinations = input.destinations?.length ? [...input.destinations] : undefined;
+  return {
+    Type: 'OutBoundNAT',
+    Settings: { VirtualIP: input.virtualIp, Exceptions: exceptions, Destinations: destinations },
+  };
 }
 
 export function sdnRoutePolicy(input: {
@@ -230,6 +240,7 @@ const PARSERS: SettingsParsers<EndpointPolicySettings> = {
   OutBoundNAT: (s, p) => ({
     VirtualIP: optString(s, 'VirtualIP', p),
     Exceptions: optArray(s, 'Exceptions', p, readStringItem),
+    Destinations: optArray(s, 'Destinations', p, readStringItem),
   }),
   SDNRoute: (s, p) => ({
     DestinationPrefix: optString(s, 'DestinationPrefix', p),

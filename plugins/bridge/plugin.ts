@@ -6,8 +6,8 @@
  */
 import { loadPlatform } from '../../platform/select.ts';
 import type { EndpointTeardown } from '../../platform/contract.ts';
-import { isPlatformError } from '../../platform/errors.ts';
 import type { EndpointRef, EndpointSpec, NetworkSpec, RouteSpec } from '../../platform/types.ts';
+import { addressesToRelease, requestedMac } from '../attachment/attachment-identity.ts';
 import { checkEndpointAgainstResult } from '../attachment/check.ts';
 import {
   defaultRoutes,
@@ -55,23 +55,6 @@ function networkSpec(ctx: CommandContext, config: BridgeConfig, ips: ResultIp[])
   return spec;
 }
 
-/** The MAC asked for by the runtime: runtimeConfig.mac (capability), args.cni.mac, or CNI_ARGS MAC. */
-function requestedMac(ctx: CommandContext): string | undefined {
-  const fromArgs = (ctx.config.args?.cni as { mac?: unknown } | undefined)?.mac;
-  const mac =
-    ctx.config.runtimeConfig.mac ??
-    (typeof fromArgs === 'string' ? fromArgs : undefined) ??
-    ctx.args.get('MAC');
-  if (mac !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      `invalid MAC address "${mac}"`,
-      'expected six hex octets such as 0a:58:0a:16:00:05',
-    );
-  }
-  return mac;
-}
-
 function endpointSpec(
   ctx: CommandContext,
   config: BridgeConfig,
@@ -105,7 +88,13 @@ function endpointSpec(
 
 async function add(ctx: CommandContext): Promise<Result> {
   const config = parseBridgeConfig(ctx.config);
+  // What the request itself gets wrong fails before anything is made (no address, no bridge):
+  // a bad MAC, and a CNI_NETNS that is no container's namespace (missing, a file, a directory,
+  // the host's own). Reading the namespace's loopback is the probe: it opens the namespace and
+  // changes nothing (on Windows it is a constant; HCN checks the namespace before creating).
+  requestedMac(ctx);
   const platform = await loadPlatform();
+  await platform.inspectLoopback(ctx.netns);
   const undo = new UndoStack();
   return undo.guard(async () => {
     let ips: ResultIp[] = [];
@@ -139,20 +128,6 @@ async function add(ctx: CommandContext): Promise<Result> {
 
 function described(name: string, mac: string | undefined): ResultInterface {
   return mac ? { name, mac } : { name };
-}
-
-/** Addresses DEL must clean NAT state for: from prevResult, else from the live interface. */
-async function addressesToRelease(ctx: CommandContext, ref: EndpointRef): Promise<string[]> {
-  const fromResult = (ctx.config.prevResult?.ips ?? []).map((ip) => ip.address);
-  if (fromResult.length || !ctx.netns) return fromResult;
-  try {
-    const state = await (await loadPlatform()).inspectEndpoint(ref);
-    // Link-local addresses are the kernel's own, never NATed.
-    return (state?.addresses ?? []).filter((cidr) => !cidr.toLowerCase().startsWith('fe80:'));
-  } catch (e) {
-    if (isPlatformError(e, 'namespace-missing')) return [];
-    throw e;
-  }
 }
 
 async function del(ctx: CommandContext): Promise<void> {

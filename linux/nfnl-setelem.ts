@@ -1,0 +1,207 @@
+/**
+ * Reading elements of nftables sets and maps over nfnetlink, without spawning `nft`: a whole
+ * set (an NFT_MSG_GETSETELEM dump) or given keys only (one GETSETELEM each), decoded into raw
+ * key and data bytes plus the element's comment. The port forwarding code stores an attachment's hash in the comment
+ * of each element it adds, so DEL, CHECK and GC find an attachment's elements this way. Also
+ * the byte layout of the concatenated keys it uses (each field padded to 4 bytes, as nf_tables
+ * registers hold them), both ways. Read-only.
+ */
+import { createNetlink } from 'netlink/dist/netlink';
+import { parseAttributes } from 'netlink/dist/structs';
+import { formatIp, parseIp } from '../platform/cidr.ts';
+import { NetlinkError } from './errors.ts';
+import { NFPROTO, type NftFamily } from './nfnl.ts';
+import { cString, decodeAttrs, encodeAttrs, ipBytes, ipFromBytes, readErrno, str } from './rtnl-attrs.ts';
+
+const NETLINK_NETFILTER = 12;
+const NLMSG_ERROR = 2;
+const NLM_F_DUMP = 0x300;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFT_MSG_NEWSETELEM = 12;
+const NFT_MSG_GETSETELEM = 13;
+const LIST = { TABLE: 1, SET: 2, ELEMENTS: 3 } as const;
+const NFTA_LIST_ELEM = 1;
+const ELEM = { KEY: 1, DATA: 2, USERDATA: 6 } as const;
+const NFTA_DATA_VALUE = 1;
+/** libnftnl's user data TLV type for an element comment (NFTNL_UDATA_SET_ELEM_COMMENT). */
+const UDATA_ELEM_COMMENT = 0;
+/** ENOENT: no such table or set; the others: nf_tables is not in this kernel. */
+const NOTHING_THERE = new Set([2, 95, 93, 97]);
+
+export interface SetElement {
+  key: Buffer;
+  /** The mapped value of a map element (not of a verdict map). */
+  data?: Buffer;
+  comment?: string;
+}
+
+function udataComment(userdata: Buffer): string | undefined {
+  for (let at = 0; at + 2 <= userdata.length; ) {
+    const type = userdata[at]!;
+    const length = userdata[at + 1]!;
+    if (type === UDATA_ELEM_COMMENT) return cString(userdata.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+  }
+  return undefined;
+}
+
+function decodeElements(list: Buffer): SetElement[] {
+  const out: SetElement[] = [];
+  parseAttributes(list, (item) => {
+    if ((item.type & 0x7fff) !== NFTA_LIST_ELEM) return;
+    const attrs = decodeAttrs(item.data);
+    const key = attrs.get(ELEM.KEY);
+    if (!key) return;
+    const element: SetElement = { key: decodeAttrs(key).get(NFTA_DATA_VALUE) ?? Buffer.alloc(0) };
+    const data = attrs.get(ELEM.DATA);
+    const value = data && decodeAttrs(data).get(NFTA_DATA_VALUE);
+    if (value) element.data = value;
+    const userdata = attrs.get(ELEM.USERDATA);
+    const comment = userdata && udataComment(userdata);
+    if (comment) element.comment = comment;
+    out.push(element);
+  });
+  return out;
+}
+
+/** Every element of set `set` in `table` (empty when the table or set does not exist). */
+export async function nftSetElements(family: NftFamily, table: string, set: string): Promise<SetElement[]> {
+  let socket: ReturnType<typeof createNetlink>;
+  try {
+    socket = createNetlink(NETLINK_NETFILTER);
+  } catch {
+    return [];
+  }
+  try {
+    const body = Buffer.concat([
+      Buffer.from([NFPROTO[family], 0, 0, 0]),
+      encodeAttrs([
+        [LIST.TABLE, str(table)],
+        [LIST.SET, str(set)],
+      ]),
+    ]);
+    let replies: Array<{ type: number; data: Buffer }>;
+    try {
+      [replies] = await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, body, {
+        flags: NLM_F_DUMP,
+        checkError: false,
+      });
+    } catch (e) {
+      const errno = (e as { errno?: unknown }).errno;
+      if (typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno))) return [];
+      throw e;
+    }
+    const elements: SetElement[] = [];
+    for (const reply of replies) {
+      if (reply.type === NLMSG_ERROR) {
+        const errno = readErrno(reply.data);
+        if (NOTHING_THERE.has(errno)) return [];
+        if (errno !== 0) throw new NetlinkError('NFT_MSG_GETSETELEM', errno);
+        continue;
+      }
+      if ((reply.type & 0xff) !== NFT_MSG_NEWSETELEM) continue;
+      const list = decodeAttrs(reply.data.subarray(4)).get(LIST.ELEMENTS);
+      if (list) elements.push(...decodeElements(list));
+    }
+    return elements;
+  } finally {
+    socket.close();
+  }
+}
+
+/**
+ * The elements with these keys, asked for one by one (NFT_MSG_GETSETELEM without a dump, one
+ * request per key so a missing one only answers for itself). Missing keys are left out.
+ */
+export async function nftGetSetElements(
+  family: NftFamily,
+  table: string,
+  wanted: Array<{ set: string; key: Buffer }>,
+): Promise<Array<SetElement & { set: string }>> {
+  if (!wanted.length) return [];
+  let socket: ReturnType<typeof createNetlink>;
+  try {
+    socket = createNetlink(NETLINK_NETFILTER);
+  } catch {
+    return [];
+  }
+  try {
+    const found: Array<SetElement & { set: string }> = [];
+    for (const { set, key } of wanted) {
+      const body = Buffer.concat([
+        Buffer.from([NFPROTO[family], 0, 0, 0]),
+        encodeAttrs([
+          [LIST.TABLE, str(table)],
+          [LIST.SET, str(set)],
+          [LIST.ELEMENTS, [[NFTA_LIST_ELEM, [[ELEM.KEY, [[NFTA_DATA_VALUE, key]]]]]]],
+        ]),
+      ]);
+      let replies: Array<{ type: number; data: Buffer }>;
+      try {
+        [replies] = await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, body, {
+          checkError: false,
+        });
+      } catch (e) {
+        const errno = (e as { errno?: unknown }).errno;
+        if (typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno))) continue;
+        throw e;
+      }
+      for (const reply of replies) {
+        if (reply.type === NLMSG_ERROR) {
+          const errno = readErrno(reply.data);
+          if (errno !== 0 && !NOTHING_THERE.has(errno)) throw new NetlinkError('NFT_MSG_GETSETELEM', errno);
+          continue;
+        }
+        const list = decodeAttrs(reply.data.subarray(4)).get(LIST.ELEMENTS);
+        for (const element of list ? decodeElements(list) : []) found.push({ ...element, set });
+      }
+    }
+    return found;
+  } finally {
+    socket.close();
+  }
+}
+
+/** Fields of a concatenated key or value, in order. */
+export type ConcatField = 'ipv4' | 'ipv6' | 'proto' | 'port';
+
+const WIDTH: Record<ConcatField, number> = { ipv4: 4, ipv6: 16, proto: 4, port: 4 };
+const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const PROTOCOL_NUMBERS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
+
+/** The bytes of a concatenation from the same text decodeConcat gives (the inverse). */
+export function encodeConcat(values: string[], fields: ConcatField[]): Buffer {
+  return Buffer.concat(
+    fields.map((field, i) => {
+      const chunk = Buffer.alloc(WIDTH[field]);
+      const value = values[i] ?? '';
+      if (field === 'ipv4' || field === 'ipv6') {
+        const ip = parseIp(value);
+        if (!ip || ip.family !== (field === 'ipv4' ? 4 : 6))
+          throw new TypeError(`not an ${field} address: ${value}`);
+        ipBytes(ip).copy(chunk);
+      } else if (field === 'proto') chunk[0] = PROTOCOL_NUMBERS[value] ?? Number(value);
+      else chunk.writeUInt16BE(Number(value), 0);
+      return chunk;
+    }),
+  );
+}
+
+/**
+ * A concatenation's bytes as nft writes its fields: addresses as text, protocols by name,
+ * ports as numbers. Undefined when the bytes do not have the expected length.
+ */
+export function decodeConcat(bytes: Buffer, fields: ConcatField[]): string[] | undefined {
+  const total = fields.reduce((sum, f) => sum + WIDTH[f], 0);
+  if (bytes.length !== total) return undefined;
+  const out: string[] = [];
+  let at = 0;
+  for (const field of fields) {
+    const chunk = bytes.subarray(at, at + WIDTH[field]);
+    if (field === 'ipv4' || field === 'ipv6') out.push(formatIp(ipFromBytes(chunk)));
+    else if (field === 'proto') out.push(PROTOCOL_NAMES[chunk[0]!] ?? String(chunk[0]));
+    else out.push(String(chunk.readUInt16BE(0)));
+    at += WIDTH[field];
+  }
+  return out;
+}

@@ -1,0 +1,4 @@
+// Entry of the `portmap` executable: VERSION is answered without loading the plugin.
+import { runPluginMain } from '../sdk/main.ts';
+
+void runPluginMain(async () => (await import('./plugin.ts')).portmapPlugin);

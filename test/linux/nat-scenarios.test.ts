@@ -1,0 +1,4 @@
+// The nat plugin's cross-OS scenarios (test/scenarios/wcn-scenarios.ts) on the real kernel.
+import { describeLinuxScenarios } from '../scenarios/linux-runner.ts';
+
+describeLinuxScenarios('nat');

@@ -1,0 +1,4 @@
+// The nat plugin's cross-OS scenarios (test/scenarios/wcn-scenarios.ts) on the emulated HCN.
+import { describeWindowsScenarios } from '../scenarios/windows-runner.ts';
+
+describeWindowsScenarios('nat');
