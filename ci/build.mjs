@@ -2,7 +2,7 @@
 // (dist/bin/crosscni). Native addons (koffi, netlink) cannot live inside a bundle: they are
 // copied to dist/bin/crosscni-native/ and the packages' loaders are redirected there, so the
 // bin directory is self-contained and can be copied to /opt/cni/bin as it is.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -23,16 +23,26 @@ function pluginEntries() {
     .map((d) => ({ name: d.name, entry: join(root, 'plugins', d.name, 'main.ts') }));
 }
 
+/**
+ * Copy, then rename over the target: overwriting a loaded .node or a running bundle in place
+ * crashes the processes using it (a rebuild, or an install, while pods start).
+ */
+function copyAtomically(from, to) {
+  const temp = `${to}.tmp-${process.pid}`;
+  copyFileSync(from, temp);
+  renameSync(temp, to);
+}
+
 function copyNativeAddons() {
   mkdirSync(nativeDir, { recursive: true });
   const netlinkDir = dirname(require.resolve('netlink/package.json'));
   const arch = `${process.platform}-${process.arch}`;
   const netlinkAddon = join(netlinkDir, 'prebuilds', arch, 'node.napi.node');
-  if (existsSync(netlinkAddon)) copyFileSync(netlinkAddon, join(nativeDir, 'netlink.node'));
+  if (existsSync(netlinkAddon)) copyAtomically(netlinkAddon, join(nativeDir, 'netlink.node'));
   try {
     const koffiPkg = dirname(require.resolve(`@koromix/koffi-${arch}/package.json`));
     const triplet = `${process.platform}_${process.arch === 'x64' ? 'x64' : process.arch}`;
-    copyFileSync(join(koffiPkg, triplet, 'koffi.node'), join(nativeDir, `koffi-${arch}.node`));
+    copyAtomically(join(koffiPkg, triplet, 'koffi.node'), join(nativeDir, `koffi-${arch}.node`));
   } catch {
     console.error(`build: no koffi binary for ${arch}; FFI features will be unavailable in dist/`);
   }
@@ -69,7 +79,7 @@ async function main() {
     entries.map(({ name, entry }) =>
       build({
         entryPoints: [entry],
-        outfile: join(outDir, name),
+        outfile: join(outDir, `${name}.tmp-${process.pid}`),
         bundle: true,
         platform: 'node',
         target: 'node20',
@@ -90,7 +100,11 @@ async function main() {
       }),
     ),
   );
-  for (const { name } of entries) chmodSync(join(outDir, name), 0o755);
+  for (const { name } of entries) {
+    const temp = join(outDir, `${name}.tmp-${process.pid}`);
+    chmodSync(temp, 0o755);
+    renameSync(temp, join(outDir, name));
+  }
   console.error(`build: ${entries.map((e) => e.name).join(', ')} -> ${outDir}`);
 }
 

@@ -24,7 +24,7 @@ import {
   release,
 } from '../attachment/ipam-client.ts';
 import { CniError, ErrorCode } from '../sdk/errors.ts';
-import type { Result, ResultInterface, ResultIp, ResultRoute } from '../sdk/result.ts';
+import type { Result, ResultDns, ResultInterface, ResultIp, ResultRoute } from '../sdk/result.ts';
 import type { CniPlugin, CommandContext } from '../sdk/skel.ts';
 import { UndoStack } from '../../platform/undo.ts';
 import { type BridgeConfig, parseBridgeConfig } from './config.ts';
@@ -60,6 +60,7 @@ function endpointSpec(
   config: BridgeConfig,
   ips: ResultIp[],
   routes: ResultRoute[],
+  dns: ResultDns | undefined,
 ): EndpointSpec {
   const spec: EndpointSpec = {
     ...endpointRef(ctx, config),
@@ -73,6 +74,9 @@ function endpointSpec(
     duplicateAddressDetection: config.enableDad,
     containerInterfaceDown: config.disableContainerInterface,
   };
+  // Linux containers read DNS from the result (the runtime writes resolv.conf); Windows
+  // endpoints carry it themselves, so the platform must be told.
+  if (dns) spec.dns = dns;
   const mac = requestedMac(ctx);
   if (mac) spec.mac = mac;
   if (config.mtu) spec.mtu = config.mtu;
@@ -108,7 +112,7 @@ async function add(ctx: CommandContext): Promise<Result> {
       if (ipam.dns && !dns) dns = ipam.dns;
     }
     const network = await platform.ensureNetwork(networkSpec(ctx, config, ips));
-    const created = await platform.createEndpoint(network, endpointSpec(ctx, config, ips, routes));
+    const created = await platform.createEndpoint(network, endpointSpec(ctx, config, ips, routes, dns));
     // The reference lists the bridge, the host veth, then the container interface, and the
     // addresses point at the container interface.
     const interfaces: ResultInterface[] = [described(network.deviceName, network.mac)];

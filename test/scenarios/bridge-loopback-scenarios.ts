@@ -134,10 +134,6 @@ const hostLocal = (run: ScenarioRun, ranges: Array<Array<Record<string, string>>
   dataDir: run.dataDir,
 });
 
-/** Windows containers take DNS from their HCN endpoint; Linux ones from the result (the runtime). */
-const BRIDGE_DNS_GAP =
-  'plugins/bridge/plugin.ts endpointSpec() does not pass the DNS of its result to the platform: the HCN endpoint has no Dns, so a Windows container gets no DNS servers';
-
 const V4_OUTCOME: AttachmentOutcome = {
   ips: [{ address: '10.77.0.2/24', gateway: '10.77.0.1' }],
   hostGateways: ['10.77.0.1/24'],
@@ -172,7 +168,6 @@ export const SCENARIOS: CrossOsScenario[] = [
       { command: 'DEL', attachment: 'a' },
       { command: 'DEL', attachment: 'a', withoutNamespace: true },
     ],
-    knownGaps: [{ os: 'windows', aspect: 'dns', why: BRIDGE_DNS_GAP }],
   },
   {
     name: 'bridge: dual-stack gateway and default routes, masquerade per family',
@@ -235,7 +230,6 @@ export const SCENARIOS: CrossOsScenario[] = [
       { command: 'DEL', attachment: 'a' },
       { command: 'DEL', attachment: 'a', withoutNamespace: true },
     ],
-    knownGaps: [{ os: 'windows', aspect: 'dns', why: BRIDGE_DNS_GAP }],
   },
   {
     name: 'bridge + portmap: forwarded TCP and UDP ports; GC and DEL remove them',
