@@ -81,9 +81,10 @@ export function allocate(
   for (const candidate of candidates(set, store.lastReserved(rangeSetIndex))) {
     if (store.reserve(candidate.ip, owner, rangeSetIndex)) return candidate;
   }
+  // The reference's wording, so logs and scripts match either suite, plus the word "full".
   throw new CniError(
     ErrorCode.IoFailure,
-    `no IP addresses available in range set ${rangeSetText(set)}: the range is full`,
-    'release addresses of removed containers (crosscni gc) or widen the range',
+    `no IP addresses available in range set: ${rangeSetText(set)} (the range set is full)`,
+    'release addresses of removed containers (CNI GC) or widen the range',
   );
 }

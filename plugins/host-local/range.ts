@@ -1,7 +1,8 @@
 /**
  * host-local address ranges: validation and defaults exactly as the reference allocator
  * (containernetworking/plugins plugins/ipam/host-local/backend/allocator/range.go) applies
- * them, plus the checks the reference skips (gateway outside the subnet, start after end).
+ * them (the reference refuses rangeEnd before rangeStart as "not in network"; we say which),
+ * plus one check it skips: a gateway outside the subnet, which no container could reach.
  * Pure address math on platform/cidr.ts values; no I/O.
  */
 import {
@@ -108,20 +109,27 @@ export function rangesOverlap(a: Range, b: Range): boolean {
   return compareIp(a.rangeStart, b.rangeEnd) <= 0 && compareIp(b.rangeStart, a.rangeEnd) <= 0;
 }
 
-/** Validate a range set: one family, no overlaps (range_set.go's Canonicalize). */
-export function canonicalizeRangeSet(inputs: RangeInput[], where: string): RangeSet {
+/**
+ * Validate a range set: one family, no overlaps (range_set.go's Canonicalize). `rangeWhere`
+ * gives each range's config path for messages (the legacy single range lives at "ipam").
+ */
+export function canonicalizeRangeSet(
+  inputs: RangeInput[],
+  where: string,
+  rangeWhere: (index: number) => string = (i) => `${where}[${i}]`,
+): RangeSet {
   if (inputs.length === 0) throw invalid(where, 'is an empty range set');
-  const set = inputs.map((input, i) => canonicalizeRange(input, `${where}[${i}]`));
+  const set = inputs.map((input, i) => canonicalizeRange(input, rangeWhere(i)));
   const family = set[0]!.subnet.address.family;
   set.forEach((range, i) => {
     if (range.subnet.address.family !== family) {
-      throw invalid(`${where}[${i}]`, 'mixes IPv4 and IPv6 in one range set; use one range set per family');
+      throw invalid(rangeWhere(i), 'mixes IPv4 and IPv6 in one range set; use one range set per family');
     }
     for (let j = i + 1; j < set.length; j++) {
       if (rangesOverlap(range, set[j]!)) {
         throw invalid(
-          `${where}[${j}]`,
-          `overlaps ${where}[${i}] (${rangeText(range)} and ${rangeText(set[j]!)})`,
+          rangeWhere(j),
+          `overlaps ${rangeWhere(i)} (${rangeText(range)} and ${rangeText(set[j]!)})`,
         );
       }
     }
@@ -135,6 +143,16 @@ export function rangeSetFamily(set: RangeSet): 4 | 6 {
 
 export function rangeFor(set: RangeSet, ip: IpAddress): Range | undefined {
   return set.find((range) => rangeContains(range, ip));
+}
+
+/** How many addresses the set can hand out: every address of its ranges but the gateways. */
+export function usableCount(set: RangeSet): bigint {
+  let count = 0n;
+  for (const range of set) {
+    count += range.rangeEnd.value - range.rangeStart.value + 1n;
+    if (rangeContains(range, range.gateway)) count -= 1n;
+  }
+  return count;
 }
 
 export function rangeSetsOverlap(a: RangeSet, b: RangeSet): boolean {

@@ -4,7 +4,7 @@
  * addresses and `GATEWAY=` sets the gateway of the addresses that contain it; `args.cni.ips`
  * and then runtimeConfig `ips` (the "ips" capability) replace the list.
  */
-import { containsIp, parseCidr, parseIp } from '../../platform/cidr.ts';
+import { containsIp, formatCidr, formatIp, parseCidr, parseIp } from '../../platform/cidr.ts';
 import { CniError, ErrorCode } from '../sdk/errors.ts';
 import { Fields } from '../sdk/fields.ts';
 import { parseDns, type ResultDns, type ResultRoute } from '../sdk/result.ts';
@@ -23,6 +23,15 @@ export interface StaticConfig {
   dns?: ResultDns;
 }
 
+/** The reference prints addresses canonically ("fd10::5/64"), keeping the host bits. */
+function canonicalCidr(text: string): string {
+  return formatCidr(parseCidr(text)!);
+}
+
+function canonicalAddress(text: string): string {
+  return formatIp(parseIp(text)!);
+}
+
 function cidrOf(text: string, source: string): string {
   const trimmed = text.trim();
   if (!parseCidr(trimmed)) {
@@ -32,15 +41,15 @@ function cidrOf(text: string, source: string): string {
       'expected e.g. 10.10.0.5/24',
     );
   }
-  return trimmed;
+  return canonicalCidr(trimmed);
 }
 
 export function parseStaticConfig(ctx: CommandContext): StaticConfig {
   const ipam = ctx.config.ipam?.fields ?? new Fields({}, 'ipam.');
   let addresses: StaticAddress[] = (ipam.objectArray('addresses') ?? []).map((a) => {
-    const address = a.cidr('address') ?? a.invalid('address', 'is required');
+    const address = canonicalCidr(a.cidr('address') ?? a.invalid('address', 'is required'));
     const gateway = a.ip('gateway');
-    return gateway ? { address, gateway } : { address };
+    return gateway ? { address, gateway: canonicalAddress(gateway) } : { address };
   });
   const fromEnv = ctx.args.get('IP');
   if (fromEnv)
@@ -51,12 +60,20 @@ export function parseStaticConfig(ctx: CommandContext): StaticConfig {
       const gw = parseIp(item.trim());
       if (!gw)
         throw new CniError(ErrorCode.InvalidConfig, `invalid gateway address "${item}" in CNI_ARGS GATEWAY`);
-      for (const a of addresses) if (containsIp(parseCidr(a.address)!, gw)) a.gateway = item.trim();
+      for (const a of addresses) if (containsIp(parseCidr(a.address)!, gw)) a.gateway = formatIp(gw);
     }
   }
   const fromArgs = (ctx.config.args?.cni as { ips?: unknown } | undefined)?.ips;
   if (Array.isArray(fromArgs) && fromArgs.length) {
-    addresses = fromArgs.map((item) => ({ address: cidrOf(String(item), 'args.cni.ips') }));
+    addresses = fromArgs.map((item) => {
+      if (typeof item !== 'string') {
+        throw new CniError(
+          ErrorCode.InvalidConfig,
+          'invalid network config: "args.cni.ips" must hold strings',
+        );
+      }
+      return { address: cidrOf(item, 'args.cni.ips') };
+    });
   }
   const fromRuntime = ctx.config.runtimeConfig.ips;
   if (fromRuntime?.length)
@@ -73,9 +90,14 @@ export function parseStaticConfig(ctx: CommandContext): StaticConfig {
     );
   }
   const routes = (ipam.objectArray('routes') ?? []).map((r) => {
-    const route: ResultRoute = { dst: r.cidr('dst') ?? r.invalid('dst', 'is required') };
+    const route: ResultRoute = { dst: canonicalCidr(r.cidr('dst') ?? r.invalid('dst', 'is required')) };
     const gw = r.ip('gw');
-    if (gw) route.gw = gw;
+    if (gw) route.gw = canonicalAddress(gw);
+    // The route fields of spec 1.1.0; older results drop them when converted.
+    for (const key of ['mtu', 'advmss', 'priority', 'table', 'scope'] as const) {
+      const value = r.int(key, 0, 2 ** 32 - 1);
+      if (value !== undefined) route[key] = value;
+    }
     return route;
   });
   const config: StaticConfig = { addresses, routes };
