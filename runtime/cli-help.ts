@@ -14,7 +14,11 @@ export const USAGE = `Usage:
   crosscni status  NETWORK              ask every plugin of NETWORK whether it can serve ADDs
   crosscni version NETWORK              the CNI versions each plugin of NETWORK supports
   crosscni plugins [BIN-DIR] [--json]   the plugins in BIN-DIR (default: this program's directory)
-  crosscni demo                         attach a new namespace to a built-in network and ping it (root)`;
+  crosscni demo                         attach a new namespace to a built-in network and ping it (root)
+  crosscni install [--bin-dir DIR] [--conf-dir DIR] [--conflist FILE] [--force]
+                                        copy this program's plugins (and a conflist) into place, atomically
+  crosscni doctor  [--json] [--bin-dir DIR] [--conf-dir DIR] [--data-dir DIR] [--cache-dir DIR]
+                                        check the host and list what dead containers left behind`;
 
 export function helpText(): string {
   return `crosscni: run CNI network configurations, as cnitool does (runtime side of crosscni)
@@ -27,7 +31,12 @@ Options:
   --valid ID:IFNAME     gc: an attachment still in use (repeat it). Without --valid, the attachments
                         in the result cache are the valid ones; with it, cached attachments not
                         listed are deleted first (a DEL through the whole list)
-  --json                plugins: print JSON instead of a table
+  --json                plugins, doctor: print JSON instead of text
+  --bin-dir DIR         install, doctor: plugin directory (default ${DEFAULT_CNI_PATH})
+  --conf-dir DIR        install, doctor: conflist directory (default ${DEFAULT_NETCONF_PATH})
+  --conflist FILE       install: also install this network configuration into the conf dir
+  --force               install: replace files crosscni did not write (e.g. the Go reference plugins)
+  --data-dir DIR        doctor: host-local's dataDir (default /var/lib/cni/networks)
   -h, --help            this text
 
 Environment:
@@ -70,6 +79,6 @@ Examples (as root; the suite installed in /opt/cni/bin, crosscni on PATH):
 
 Output: add prints the result JSON on stdout. On failure, stderr gets the CNI error JSON
 ({"cniVersion","code","msg","details"}) and a readable line, and the exit status is 1
-(2 for a command line that cannot be run).
+(2 for a command line that cannot be run). doctor exits 1 when a check fails.
 `;
 }

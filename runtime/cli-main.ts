@@ -16,6 +16,8 @@ import {
   CliError,
   type CliIo,
   type CommandLine,
+  DEFAULT_CNI_PATH,
+  DEFAULT_NETCONF_PATH,
   parseCommandLine,
   readRuntimeConf,
   readSettings,
@@ -25,6 +27,10 @@ import { CniRuntime } from './cni-runtime.ts';
 import { loadNetworkList } from './load-config.ts';
 import type { NetworkConfigList } from './network-config.ts';
 import { formatPluginTable, listPlugins } from './plugins-command.ts';
+import { DEFAULT_CACHE_DIR } from './result-cache.ts';
+
+/** host-local's default dataDir. */
+const DEFAULT_IPAM_DATA_DIR = '/var/lib/cni/networks';
 
 export interface CliProcess {
   argv: readonly string[];
@@ -64,6 +70,34 @@ async function dispatch(cli: CliProcess, line: CommandLine, state: { version: st
     operands(line, []);
     const { runDemo } = await import('./demo.ts');
     await runDemo({ binDir: selfDirectory(cli.selfPath), io });
+    return;
+  }
+  if (line.command === 'install') {
+    operands(line, []);
+    const { formatInstallReport, install } = await import('./install.ts');
+    const report = install({
+      sourceDir: selfDirectory(cli.selfPath),
+      binDir: line.binDir ?? DEFAULT_CNI_PATH,
+      confDir: line.confDir ?? DEFAULT_NETCONF_PATH,
+      conflist: line.conflist,
+      force: line.force === true,
+    });
+    io.stdout(formatInstallReport(report));
+    return;
+  }
+  if (line.command === 'doctor') {
+    operands(line, []);
+    const { doctorExitCode, formatDoctorReport, runDoctor } = await import('./doctor.ts');
+    const report = await runDoctor({
+      binDir: line.binDir ?? DEFAULT_CNI_PATH,
+      confDir: line.confDir ?? (env.NETCONFPATH || DEFAULT_NETCONF_PATH),
+      dataDir: line.dataDir ?? DEFAULT_IPAM_DATA_DIR,
+      cacheDir: line.cacheDir ?? (env.CNI_CACHE_DIR || DEFAULT_CACHE_DIR),
+      env,
+    });
+    io.stdout(line.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+    // A failed check is the answer, not an error of crosscni's: the report is already printed.
+    if (doctorExitCode(report) !== 0) throw new CliError('crosscni doctor: some checks failed', 1);
     return;
   }
   const perAttachment = line.command === 'add' || line.command === 'check' || line.command === 'del';

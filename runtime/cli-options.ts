@@ -23,6 +23,8 @@ export const COMMANDS = [
   'version',
   'plugins',
   'demo',
+  'install',
+  'doctor',
   'help',
 ] as const;
 export type CliCommand = (typeof COMMANDS)[number];
@@ -65,8 +67,16 @@ export interface CommandLine {
   cacheDir?: string;
   /** gc --valid CONTAINERID:IFNAME (repeatable). */
   valid?: AttachmentId[];
-  /** plugins --json */
+  /** plugins/doctor --json */
   json: boolean;
+  /** install/doctor --bin-dir, --conf-dir; doctor --data-dir (host-local's dataDir). */
+  binDir?: string;
+  confDir?: string;
+  dataDir?: string;
+  /** install --conflist FILE */
+  conflist?: string;
+  /** install --force: replace files crosscni did not write. */
+  force?: boolean;
 }
 
 function parseValid(value: string): AttachmentId {
@@ -106,6 +116,21 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case '--json':
         line.json = true;
+        break;
+      case '--bin-dir':
+        line.binDir = value();
+        break;
+      case '--conf-dir':
+        line.confDir = value();
+        break;
+      case '--data-dir':
+        line.dataDir = value();
+        break;
+      case '--conflist':
+        line.conflist = value();
+        break;
+      case '--force':
+        line.force = true;
         break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
