@@ -91,10 +91,7 @@ async function removeJumps(family: IpFamily, stale: (comment: string) => boolean
   const { stdout } = await runTool(tool(family, 'cli'), [...WAIT, '-t', 'nat', '-S', 'POSTROUTING']);
   const chains = new Set<string>();
   for (const line of stdout.split('\n')) {
-    const args = line
-      .trim()
-      .split(/\s+/)
-      .map((a) => a.replace(/^"(.*)"$/, '$1'));
+    const args = ruleArgs(line);
     const at = args.indexOf('--comment');
     if (args[0] !== '-A' || at < 0 || !stale(args[at + 1] ?? '')) continue;
     await runTool(tool(family, 'cli'), [...WAIT, '-t', 'nat', '-D', ...args.slice(1)]).catch(ignoreFailure);
@@ -125,12 +122,39 @@ export async function removeMasqueradeIptables(
   }
 }
 
+/** One line of `iptables -S` as arguments, quotes removed. */
+function ruleArgs(line: string): string[] {
+  return line
+    .trim()
+    .split(/\s+/)
+    .map((a) => a.replace(/^"(.*)"$/, '$1'));
+}
+
+/**
+ * Drop the attachment chains whose rules carry a comment `stale` accepts, with or without a
+ * jump to them. An ADD killed between writing its chain and adding the POSTROUTING jump leaves
+ * a chain no jump leads to, which only its rules' comments identify. Lists the nat table: GC only.
+ */
+async function removeStaleChains(family: IpFamily, stale: (comment: string) => boolean): Promise<void> {
+  const { stdout } = await runTool(tool(family, 'cli'), [...WAIT, '-t', 'nat', '-S']);
+  const chains = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    const args = ruleArgs(line);
+    const at = args.indexOf('--comment');
+    if (args[0] === '-A' && args[1]?.startsWith('CNI-') && at > 0 && stale(args[at + 1] ?? ''))
+      chains.add(args[1]);
+  }
+  for (const chain of chains) await dropChain(family, chain);
+}
+
 /** Remove this network's chains whose attachment is not in `valid`. */
 export async function collectMasqueradeIptables(network: string, valid: AttachmentId[]): Promise<void> {
   const prefix = `crosscni:${networkTable(network).slice('crosscni_'.length)}:`;
   const keep = new Set(valid.map((a) => attachmentHash(a.containerId, a.ifname)));
+  const stale = (c: string) => c.startsWith(prefix) && !keep.has(c.slice(prefix.length));
   for (const family of [4, 6] as const) {
     if (!findTool(TOOLS[family].cli)) continue;
-    await removeJumps(family, (c) => c.startsWith(prefix) && !keep.has(c.slice(prefix.length)));
+    await removeJumps(family, stale);
+    await removeStaleChains(family, stale);
   }
 }
