@@ -150,6 +150,17 @@ describe.skipIf(!isRoot || !hasReferencePlugins)('bridge: crosscni against the G
       const ours = side('crosscni', 11);
       const theirs = side('reference', 12);
       const sides = [ours, theirs];
+      // Whatever happens below, take each attachment down through its own plugin: the
+      // reference keeps iptables chains that removing the bridge and namespace would leak.
+      for (const s of sides) {
+        scratch!.onCleanup(() => {
+          execPluginSync(
+            'bridge',
+            { command: 'DEL', containerId: `diff-${s.suite}`, netns: s.ns.path, ifname: 'eth0', binDir: s.binDir },
+            config(s, c.options, c.dualStack),
+          );
+        });
+      }
       const results = sides.map((s) => run(s, 'ADD', config(s, c.options, c.dualStack)));
       const [ourResult, theirResult] = results.map((r, i) => normalise(sides[i]!, r)) as [
         Record<string, unknown>,
@@ -159,19 +170,19 @@ describe.skipIf(!isRoot || !hasReferencePlugins)('bridge: crosscni against the G
       delete theirResult.dns;
       expect(ourResult).toEqual(theirResult);
 
-      const veths = results.map((r) => (r?.interfaces as Array<{ name: string }>)[1]!.name);
+      const veths = results.map((r) => (r!.interfaces as Array<{ name: string }>)[1]!.name);
       expect(kernelState(ours, veths[0]!)).toEqual(kernelState(theirs, veths[1]!));
       expect(storeFiles(ours)).toEqual(storeFiles(theirs));
       const masq = c.options.ipMasq === true;
       expect(masquerades(`10.233.${ours.octet}.2`)).toBe(masq);
       expect(masquerades(`10.233.${theirs.octet}.2`)).toBe(masq);
 
-      sides.forEach((s, i) =>
-        run(s, 'CHECK', { ...config(s, c.options, c.dualStack), prevResult: results[i] }),
-      );
-      sides.forEach((s, i) =>
-        run(s, 'DEL', { ...config(s, c.options, c.dualStack), prevResult: results[i] }),
-      );
+      for (const [i, s] of sides.entries()) {
+        run(s, 'CHECK', { ...config(s, c.options, c.dualStack), prevResult: results[i] });
+      }
+      for (const [i, s] of sides.entries()) {
+        run(s, 'DEL', { ...config(s, c.options, c.dualStack), prevResult: results[i] });
+      }
       for (const [i, s] of sides.entries()) {
         expect(ipJson<IpAddrInfo[]>(['link', 'show', 'master', s.bridge])).toEqual([]);
         expect(spawnSync('ip', ['link', 'show', 'dev', veths[i]!]).status).not.toBe(0);
