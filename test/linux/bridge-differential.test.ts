@@ -156,7 +156,13 @@ describe.skipIf(!isRoot || !hasReferencePlugins)('bridge: crosscni against the G
         scratch!.onCleanup(() => {
           execPluginSync(
             'bridge',
-            { command: 'DEL', containerId: `diff-${s.suite}`, netns: s.ns.path, ifname: 'eth0', binDir: s.binDir },
+            {
+              command: 'DEL',
+              containerId: `diff-${s.suite}`,
+              netns: s.ns.path,
+              ifname: 'eth0',
+              binDir: s.binDir,
+            },
             config(s, c.options, c.dualStack),
           );
         });
