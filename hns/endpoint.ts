@@ -18,6 +18,9 @@ import type {
 import type { HcnClient } from './client.ts';
 import { ENDPOINT_NAME_PREFIX, endpointDocument, endpointName } from './endpoint-spec.ts';
 import { sameGuid } from './guid.ts';
+import { HcnError } from './errors.ts';
+import { IPV6_DUAL_STACK, requireHnsVersion } from './hns-version.ts';
+import { HRESULT } from './hresult.ts';
 import { type NamespaceTarget, namespaceTarget, requireNamespace } from './namespace.ts';
 import { findNetwork } from './network.ts';
 import { asPlatformError, toPlatformError } from './platform-errors.ts';
@@ -85,7 +88,19 @@ async function attachNewEndpoint(
     // Undo: the endpoint must not outlive a failed ADD.
     await removeEndpoint(client, endpoint, containerDetachFor(target)).catch(() => undefined);
     const where = target.kind === 'hcn' ? `namespace ${target.id}` : `container ${target.id}`;
-    throw toPlatformError(e, `add HCN endpoint ${name} to ${where}`);
+    const failure = toPlatformError(e, `add HCN endpoint ${name} to ${where}`);
+    // No such compute system: the container CNI_CONTAINERID names is not running (CNI code 3).
+    if (e instanceof HcnError && e.hresult === HRESULT.HCS_E_SYSTEM_NOT_FOUND) {
+      throw new PlatformError(
+        'namespace-missing',
+        `${failure.message} (is the container running?)`,
+        failure.detail,
+        {
+          cause: e,
+        },
+      );
+    }
+    throw failure;
   }
 }
 
@@ -110,6 +125,9 @@ export async function createEndpoint(
     );
   }
   if (target.kind === 'hcn') await requireNamespace(client, target.id);
+  if (spec.addresses.some((a) => a.cidr.includes(':'))) {
+    await requireHnsVersion(client, IPV6_DUAL_STACK, `endpoint ${name}: an IPv6 address`);
+  }
 
   // An endpoint left by an earlier ADD of this attachment (a crash, a retry) is replaced.
   const stale = await asPlatformError(`look up HCN endpoint ${name}`, () =>

@@ -288,7 +288,10 @@ describe('Windows platform with CNI_NETNS not a namespace GUID', () => {
     const net = await platform.ensureNetwork(natSpec);
     const e = await platform.createEndpoint(net, spec('c0ffee')).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(PlatformError);
-    expect(e).toMatchObject({ kind: 'not-found', message: expect.stringMatching(/to container c0ffee/) });
+    expect(e).toMatchObject({
+      kind: 'namespace-missing',
+      message: expect.stringMatching(/to container c0ffee.*HCS_E_SYSTEM_NOT_FOUND.*is the container running/),
+    });
     expect(await hns.listEndpoints()).toEqual([]);
     emu.hooks.createComputeSystem('c0ffee');
     emu.hooks.failNext('HcsModifyComputeSystem', 0x80004005);
@@ -341,5 +344,78 @@ describe('Windows platform with CNI_NETNS not a namespace GUID', () => {
     });
     expect(await hns.listEndpoints()).toEqual([]);
     await ps.deleteEndpoint(teardown('c0ffee'));
+  });
+});
+
+describe('features gated on the HNS version (HNSCall GET /globals/version)', () => {
+  const dualStack: NetworkSpec = {
+    name: 'nat6',
+    mode: 'nat',
+    deviceName: 'vEthernet (nat6)',
+    subnets: [
+      { cidr: '172.21.0.0/16', gateway: '172.21.0.1' },
+      { cidr: 'fd00:21::/64', gateway: 'fd00:21::1' },
+    ],
+    hostAddresses: ['172.21.0.1/16', 'fd00:21::1/64'],
+    forwardFamilies: [4, 6],
+  };
+  const v6Spec = (namespace: string): EndpointSpec => ({
+    network: 'nat6',
+    deviceName: 'vEthernet (nat6)',
+    containerId: 'c0ffee',
+    ifname: 'eth0',
+    namespace,
+    addresses: [
+      { cidr: '172.21.0.5/16', gateway: '172.21.0.1' },
+      { cidr: 'fd00:21::5/64', gateway: 'fd00:21::1' },
+    ],
+    routes: [],
+  });
+  // A new platform per test: the version is read once per client, as once per plugin process.
+  const freshPlatform = () => createWindowsPlatform({ transport: emu.transport });
+
+  test('an IPv6 endpoint on HNS older than 11.10 is refused before anything is created', async () => {
+    emu.hooks.setHnsVersion(11, 9);
+    const p = freshPlatform();
+    const net = await p.ensureNetwork(dualStack);
+    const ns = await p.createNamespace('pod');
+    await expect(p.createEndpoint(net, v6Spec(ns))).rejects.toMatchObject({
+      kind: 'unsupported',
+      message: expect.stringMatching(/needs HNS 11\.10 or later; this host's HNS is 11\.9/),
+    });
+    expect(await hns.listEndpoints()).toEqual([]);
+    await p.deleteNamespace(ns);
+  });
+
+  test('HNS 11.10 and later, or a version HNS will not tell, let HNS decide', async () => {
+    emu.hooks.setHnsVersion(11, 10);
+    const ns = await platform.createNamespace('pod');
+    const p = freshPlatform();
+    await p.createEndpoint(await p.ensureNetwork(dualStack), v6Spec(ns));
+    expect(await hns.listEndpoints()).toHaveLength(1);
+    await p.deleteEndpoint({ ...v6Spec(ns), addresses: [] });
+    emu.hooks.failNext('HNSCall', 0x80004005);
+    const unknown = freshPlatform();
+    await unknown.createEndpoint(await unknown.ensureNetwork(dualStack), v6Spec(ns));
+    expect(await hns.listEndpoints()).toHaveLength(1);
+    await unknown.deleteEndpoint({ ...v6Spec(ns), addresses: [] });
+    await platform.deleteNamespace(ns);
+  });
+
+  test('an IPv4-only endpoint never asks for the version', async () => {
+    // An armed HNSCall failure still armed after the ADD shows the ADD made no HNSCall.
+    emu.hooks.failNext('HNSCall', 0x80004005);
+    const p = freshPlatform();
+    const ns = await p.createNamespace('pod');
+    const net = await p.ensureNetwork({
+      ...dualStack,
+      subnets: [dualStack.subnets[0]!],
+      forwardFamilies: [4],
+    });
+    await p.createEndpoint(net, { ...v6Spec(ns), addresses: [v6Spec(ns).addresses[0]!] });
+    expect(await hns.listEndpoints()).toHaveLength(1);
+    expect((await vm.hnsCall('GET', '/globals/version', '')).hresult).toBe(signed(0x80004005));
+    await p.deleteEndpoint({ ...v6Spec(ns), addresses: [] });
+    await p.deleteNamespace(ns);
   });
 });

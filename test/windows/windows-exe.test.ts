@@ -179,6 +179,7 @@ describe.skipIf(!built)(`Windows executables in dist/windows${built ? '' : ` (${
       });
       const noContainer = add('none');
       expect(JSON.parse(noContainer.stdout)).toMatchObject({
+        code: 3,
         msg: expect.stringMatching(/container c0ffee.*HCS_E_SYSTEM_NOT_FOUND/),
       });
       const missing = add('11111111-2222-3333-4444-555555555555');
