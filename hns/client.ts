@@ -6,10 +6,17 @@
  * error, so DEL paths stay idempotent. Deciding what to create for a CNI config is the Windows
  * platform's job, not this module's.
  */
-import { isHcnError } from './errors.ts';
-import { sameGuid } from './guid.ts';
+import { HcnError, HcnTransportError, isHcnError } from './errors.ts';
+import { normalizeGuid, sameGuid } from './guid.ts';
+import { HRESULT } from './hresult.ts';
 import { serializeDocument } from './schema/document.ts';
 import { type HcnEndpoint, type HostComputeEndpoint, parseEndpoint } from './schema/endpoint.ts';
+import {
+  type HnsVersion,
+  containerNetworkRequest,
+  readHnsVersion,
+  readSharedContainers,
+} from './schema/hns-v1.ts';
 import { parseJsonText } from './schema/json-reader.ts';
 import {
   type EndpointPolicyRequest,
@@ -20,9 +27,14 @@ import {
 import { type HcnNamespace, type HostComputeNamespace, parseNamespace } from './schema/namespace.ts';
 import { type HcnNetwork, type HostComputeNetwork, parseNetwork } from './schema/network.ts';
 import { type QueryFilter, buildQuery } from './schema/query.ts';
-import type { HcnObjectKind, HcnTransport } from './transport.ts';
+import type { HcnObjectKind, HcnTransport, HcsTransport } from './transport.ts';
 
 const DEFAULT_QUERY = serializeDocument(buildQuery());
+
+/** HCS compute-system IDs are matched without case, as hcsshim's IsAttached does. */
+function sameContainer(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
 
 function parseAnswer<T>(text: string, path: string, parse: (value: unknown, path: string) => T): T {
   return parse(parseJsonText(text, path), path);
@@ -148,6 +160,80 @@ export class HcnClient {
       if (isHcnError(e, 'notFound')) return false;
       throw e;
     }
+  }
+
+  // ---- containers (HNS v1 and HCS, vmcompute.dll) ----------------------------------------------
+
+  /** Container IDs the endpoint is hot-attached to (HNS v1 SharedContainers); undefined when it is gone. */
+  async endpointContainers(endpointId: string): Promise<string[] | undefined> {
+    // The ID goes into an HNS request path: only a GUID may.
+    const id = normalizeGuid(endpointId);
+    if (!id) throw new TypeError(`not an endpoint GUID: ${JSON.stringify(endpointId)}`);
+    try {
+      const output = await this.#hcs('read the containers of an endpoint').hnsCall(
+        'GET',
+        `/endpoints/${id}`,
+        '',
+      );
+      return readSharedContainers(parseJsonText(output, 'endpoint'), 'endpoint');
+    } catch (e) {
+      if (isHcnError(e, 'notFound')) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * hcsshim's HotAttachEndpoint: nothing to do when the endpoint already lists the container
+   * (compared without case, as hcsshim's IsAttached does), else an HCS "Network Add" request.
+   */
+  async attachEndpointToContainer(containerId: string, endpointId: string): Promise<void> {
+    const hcs = this.#hcs(`attach an endpoint to container ${containerId}`);
+    const containers = await this.endpointContainers(endpointId);
+    if (containers === undefined) {
+      throw new HcnError({
+        operation: 'HNSCall',
+        object: `GET /endpoints/${endpointId}`,
+        hresult: HRESULT.ERROR_NOT_FOUND,
+        record: '',
+      });
+    }
+    if (containers.some((c) => sameContainer(c, containerId))) return;
+    await hcs.modifyComputeSystem(containerId, serializeDocument(containerNetworkRequest('Add', endpointId)));
+  }
+
+  /** hcsshim's HotDetachEndpoint; false when the container, the endpoint or the attachment is gone. */
+  async detachEndpointFromContainer(containerId: string, endpointId: string): Promise<boolean> {
+    const hcs = this.#hcs(`detach an endpoint from container ${containerId}`);
+    const containers = await this.endpointContainers(endpointId);
+    if (!containers?.some((c) => sameContainer(c, containerId))) return false;
+    try {
+      await hcs.modifyComputeSystem(
+        containerId,
+        serializeDocument(containerNetworkRequest('Remove', endpointId)),
+      );
+      return true;
+    } catch (e) {
+      if (isHcnError(e, 'notFound')) return false;
+      throw e;
+    }
+  }
+
+  /** HNS's own version (HNS v1 GET /globals/version, as hcsshim's hcn.GetGlobals reads it). */
+  async hnsVersion(): Promise<HnsVersion> {
+    const output = await this.#hcs('read the HNS version').hnsCall('GET', '/globals/version', '');
+    return readHnsVersion(parseJsonText(output, 'globals/version'), 'globals/version');
+  }
+
+  /** The vmcompute.dll calls, or a typed error naming the transport that lacks them. */
+  #hcs(doing: string): HcsTransport {
+    const hcs = this.transport.hcs;
+    if (!hcs) {
+      throw new HcnTransportError(
+        this.transport.name,
+        `${doing}: the ${this.transport.name} transport cannot reach vmcompute.dll (HNSCall, HcsModifyComputeSystem); use the FFI transport (unset CROSSCNI_HCN_TRANSPORT) or give CNI_NETNS as an HCN namespace GUID`,
+      );
+    }
+    return hcs;
   }
 
   // ---- shared ------------------------------------------------------------------------------------

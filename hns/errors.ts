@@ -69,7 +69,10 @@ export function isHcnError(e: unknown, code?: HcnErrorCode): e is HcnError {
   return e instanceof HcnError && (code === undefined || e.code === code);
 }
 
-/** HNS records look like {"Success":false,"Error":"...","ErrorCode":...}; anything else is shown as is. */
+/**
+ * HNS records look like {"Success":false,"Error":"...","ErrorCode":...}, HCS results like
+ * {"Error":<HRESULT>,"ErrorMessage":"..."}; anything else is shown as is.
+ */
 export function errorRecordMessage(record: string): string {
   const text = record.trim();
   if (!text) return '';
@@ -77,6 +80,14 @@ export function errorRecordMessage(record: string): string {
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object' && 'Error' in parsed && typeof parsed.Error === 'string') {
       return parsed.Error.trim();
+    }
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      'ErrorMessage' in parsed &&
+      typeof parsed.ErrorMessage === 'string'
+    ) {
+      return parsed.ErrorMessage.trim();
     }
   } catch {
     // Not JSON: HNS's text is still the best explanation there is.

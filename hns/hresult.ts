@@ -38,6 +38,13 @@ const ROWS: Row[] = [
   [0x80070057, 'E_INVALIDARG', 'invalidArgument', 'The parameter is incorrect'],
   [0x800700b7, 'ERROR_ALREADY_EXISTS', 'alreadyExists', 'Cannot create a file when that file already exists'],
   [0x80070490, 'ERROR_NOT_FOUND', 'notFound', 'Element not found'],
+  // HCS (vmcompute.dll), facility 0x37: hcsshim's ErrComputeSystemDoesNotExist.
+  [
+    0xc037010e,
+    'HCS_E_SYSTEM_NOT_FOUND',
+    'notFound',
+    'A virtual machine or container with the specified identifier does not exist',
+  ],
   [0x803b0001, 'HCN_E_NETWORK_NOT_FOUND', 'notFound', 'The network was not found'],
   [0x803b0002, 'HCN_E_ENDPOINT_NOT_FOUND', 'notFound', 'The endpoint was not found'],
   [0x803b0003, 'HCN_E_LAYER_NOT_FOUND', 'other', "The network's underlying layer was not found"],
@@ -255,6 +262,9 @@ export const HRESULT = {
   HCN_E_INVALID_JSON: 0x803b001b,
   HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS: 0x803b002b,
   HCN_E_ENTITY_HAS_REFERENCES: 0x803b002c,
+  HCN_E_ENDPOINT_ALREADY_ATTACHED: 0x803b0014,
+  HCS_E_SYSTEM_NOT_FOUND: 0xc037010e,
+  E_FAIL: 0x80004005,
 } as const;
 
 /** An HRESULT as HCN returns it (a signed 32-bit int) as the unsigned value documents print. */

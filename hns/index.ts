@@ -1,10 +1,12 @@
 /**
  * The Platform on Windows, built on HCN: networks are HCN networks (network.ts), endpoints are HCN
- * endpoints added to the pod's HCN namespace (endpoint.ts, namespace.ts), port mappings and egress
+ * endpoints added to the pod's HCN namespace, or hot-attached to the container by ID when
+ * CNI_NETNS is not a namespace GUID (endpoint.ts, namespace.ts), port mappings and egress
  * limits are policies on them (port-mappings.ts, bandwidth.ts), all through the typed
  * HCN client over one transport. The transport is FFI to computenetwork.dll unless
- * CROSSCNI_HCN_TRANSPORT=powershell; CROSSCNI_HCN_LIBRARY points the FFI transport at another
- * library with the same exports (the HCN emulator, in tests on Linux). Nothing here runs until a
+ * CROSSCNI_HCN_TRANSPORT=powershell; CROSSCNI_HCN_LIBRARY points the FFI transport at one
+ * library with the exports of computenetwork.dll, vmcompute.dll and ole32.dll (the HCN emulator,
+ * in tests on Linux). Nothing here runs until a
  * method is called: koffi and PowerShell are reached on first use.
  */
 import type { Platform } from '../platform/contract.ts';

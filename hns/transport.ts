@@ -16,8 +16,25 @@ export type HcnCreateRequest =
   /** HCN creates an endpoint through an open handle of its network. */
   | { kind: 'endpoint'; networkId: string; id?: string; settings: string; query: string };
 
+/**
+ * The vmcompute.dll calls behind attaching an endpoint to a container by its ID (hcsshim's
+ * HotAttachEndpoint): HNS v1's HNSCall and the HCS compute-system calls. Only the FFI transport
+ * has them; the PowerShell transport does not (see powershell/transport.ts).
+ */
+export interface HcsTransport {
+  /**
+   * One HNS v1 request (HNSCall). Resolves to the answer's Output as JSON text ('' when it has
+   * none); HNS's {"Success":false,...} answers become HcnError with its ErrorCode as HRESULT.
+   */
+  hnsCall(method: 'GET' | 'POST' | 'DELETE', path: string, request: string): Promise<string>;
+  /** Opens the compute system by ID, applies one modify request document, closes it. */
+  modifyComputeSystem(id: string, request: string): Promise<void>;
+}
+
 export interface HcnTransport {
   readonly name: 'ffi' | 'powershell';
+  /** Container attach by ID; absent when this transport cannot reach vmcompute.dll. */
+  readonly hcs?: HcsTransport;
   /** Properties of every object matching `query` (enumerate, then open/query/close each). */
   list(kind: HcnObjectKind, query: string): Promise<string[]>;
   /** Properties of one object (open, query, close); HcnError 'notFound' when it does not exist. */

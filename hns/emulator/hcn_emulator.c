@@ -25,6 +25,8 @@
  * Codes and meanings are from Microsoft's "HCN Error Code" reference; rows marked * are
  * emulator choices where HCN's exact answer is undocumented. Deleting an endpoint or a
  * namespace silently detaches, and an endpoint created without a MAC gets one (emulator choices).
+ * Deleting an endpoint still attached to a compute system -> 0x803B002C *, and adding such an
+ * endpoint to a namespace -> 0x803B002B * (hcs_emulator.c has the vmcompute.dll side).
  * Test hooks: EmuReset, EmuFailNext, EmuOutstandingAllocations, EmuBadFrees, EmuOpenHandles.
  */
 #include <stdio.h>
@@ -32,6 +34,7 @@
 #include <string.h>
 
 #include "emu_core.h"
+#include "emu_hcs.h"
 #include "emu_policy.h"
 
 static const char *const NETWORK_TYPES[] = {"NAT", "ICS", "Transparent", "L2Bridge", "L2Tunnel", "Overlay", "Private", NULL};
@@ -148,6 +151,9 @@ static HRESULT delete_object(emu_kind kind, const GUID *id, WCHAR **er) {
   if (kind == EMU_NETWORK && store_count_endpoints_of_network(o->id) > 0)
     return emu_fail(er, HCN_E_ENTITY_HAS_REFERENCES, "network %s still has %zu endpoint(s)", o->id,
                     store_count_endpoints_of_network(o->id));
+  if (kind == EMU_ENDPOINT && emu_hcs_attachments_of_endpoint(o->id) > 0)
+    return emu_fail(er, HCN_E_ENTITY_HAS_REFERENCES, "endpoint %s is still attached to %zu compute system(s)", o->id,
+                    emu_hcs_attachments_of_endpoint(o->id));
   if (kind == EMU_NAMESPACE) store_detach_namespace(o->id);
   store_remove(o);
   return S_OK;
@@ -269,6 +275,8 @@ static HRESULT modify_namespace(void *handle, const WCHAR *settings, WCHAR **er)
     hr = emu_fail(er, E_INVALIDARG, "modify namespace: Settings.EndpointId must be an endpoint GUID");
   } else if (hr >= 0 && !(ep = store_find(EMU_ENDPOINT, id))) {
     hr = emu_fail(er, HR_NOT_FOUND, "endpoint %s not found", id);
+  } else if (hr >= 0 && add && emu_hcs_attachments_of_endpoint(id) > 0) {
+    hr = emu_fail(er, HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS, "endpoint %s is attached to a compute system", id);
   } else if (hr >= 0 && add && ep->namespace_[0]) {
     hr = emu_fail(er, HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS, "endpoint %s is already in namespace %s", id, ep->namespace_);
   } else if (hr >= 0 && remove && strcmp(ep->namespace_, ns->id) != 0) {
@@ -378,6 +386,7 @@ EXPORT void EmuReset(void) {
   store_reset();
   emu_handles_reset();
   emu_injections_reset();
+  emu_hcs_reset();
   emu_mem_reset();
   emu_unlock();
 }
@@ -398,7 +407,7 @@ EXPORT int32_t EmuBadFrees(void) { return (int32_t)emu_bad_frees(); }
 /* Handles opened or created and not yet closed. */
 EXPORT int32_t EmuOpenHandles(void) {
   emu_lock();
-  int32_t n = (int32_t)emu_open_handles();
+  int32_t n = (int32_t)(emu_open_handles() + emu_hcs_open_handles());
   emu_unlock();
   return n;
 }

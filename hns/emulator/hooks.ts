@@ -1,6 +1,7 @@
 /**
  * The HCN emulator's test hooks (EmuReset, EmuFailNext, EmuOutstandingAllocations, EmuBadFrees,
- * EmuOpenHandles) bound with koffi. They exist only in the emulator library — a test double,
+ * EmuOpenHandles, and for the vmcompute.dll part EmuCreateComputeSystem, EmuRemoveComputeSystem,
+ * EmuSetHnsVersion) bound with koffi. They exist only in the emulator library — a test double,
  * not computenetwork.dll — so only tests may load this module.
  */
 import { importKoffi } from '../ffi/library.ts';
@@ -16,6 +17,12 @@ export interface EmulatorHooks {
   badFrees(): number;
   /** Handles opened or created and not yet closed. */
   openHandles(): number;
+  /** A running compute system (container) with this ID appears; false if it already exists. */
+  createComputeSystem(id: string): boolean;
+  /** The compute system stops and is gone, with its endpoint attachments; false if unknown. */
+  removeComputeSystem(id: string): boolean;
+  /** What HNSCall GET /globals/version reports until the next reset. */
+  setHnsVersion(major: number, minor: number): void;
 }
 
 export async function loadEmulatorHooks(libraryPath: string): Promise<EmulatorHooks> {
@@ -27,6 +34,9 @@ export async function loadEmulatorHooks(libraryPath: string): Promise<EmulatorHo
   const outstanding = lib.func('EmuOutstandingAllocations', 'int32_t', []);
   const badFrees = lib.func('EmuBadFrees', 'int32_t', []);
   const openHandles = lib.func('EmuOpenHandles', 'int32_t', []);
+  const createComputeSystem = lib.func('EmuCreateComputeSystem', 'int32_t', ['str']);
+  const removeComputeSystem = lib.func('EmuRemoveComputeSystem', 'int32_t', ['str']);
+  const setHnsVersion = lib.func('EmuSetHnsVersion', 'void', ['int32_t', 'int32_t']);
   return {
     reset: () => void reset(),
     // HRESULTs are signed in C; 0x8007xxxx constants are written unsigned in TypeScript.
@@ -34,5 +44,8 @@ export async function loadEmulatorHooks(libraryPath: string): Promise<EmulatorHo
     outstandingAllocations: () => Number(outstanding()),
     badFrees: () => Number(badFrees()),
     openHandles: () => Number(openHandles()),
+    createComputeSystem: (id) => Number(createComputeSystem(id)) === 0,
+    removeComputeSystem: (id) => Number(removeComputeSystem(id)) === 0,
+    setHnsVersion: (major, minor) => void setHnsVersion(major, minor),
   };
 }

@@ -42,7 +42,7 @@ export interface HcnNative {
   close(kind: HcnObjectKind, handle: HcnHandle): Promise<number>;
 }
 
-type NativeFunction = ReturnType<LibraryHandle['func']>;
+export type NativeFunction = ReturnType<LibraryHandle['func']>;
 type Operation = 'enumerate' | 'create' | 'open' | 'modify' | 'query' | 'delete' | 'close';
 
 interface Types {
@@ -101,14 +101,58 @@ function declareKind(lib: LibraryHandle, t: Types, kind: HcnObjectKind): Record<
 }
 
 /** Runs a native function on koffi's worker thread; resolves to its HRESULT. */
-function callAsync(fn: NativeFunction, args: unknown[]): Promise<number> {
+export function callAsync(fn: NativeFunction, args: unknown[]): Promise<number> {
   return new Promise((resolve, reject) => {
     fn.async(...args, (err: unknown, result: unknown) => (err ? reject(err) : resolve(Number(result))));
   });
 }
 
-function pointerOf(cell: unknown): bigint | null {
+export function pointerOf(cell: unknown): bigint | null {
   return typeof cell === 'bigint' && cell !== 0n ? cell : null;
+}
+
+/** Calls a function whose trailing parameters are out-values; the caller frees its strings. */
+export async function invoke(
+  fn: NativeFunction,
+  args: unknown[],
+  outs: number,
+): Promise<{ hresult: number; cells: unknown[] }> {
+  const cells: Array<[unknown]> = Array.from({ length: outs }, () => [null]);
+  const hresult = await callAsync(fn, [...args, ...cells]);
+  return { hresult, cells: cells.map((c) => c[0]) };
+}
+
+/** Reads every PWSTR in `cells` and frees each with CoTaskMemFree, even if one fails to decode. */
+export function takeStrings(
+  koffi: Koffi,
+  coTaskMemFree: NativeFunction,
+  cells: unknown[],
+): Array<string | null> {
+  let failure: unknown;
+  const values = cells.map((cell) => {
+    const ptr = pointerOf(cell);
+    if (ptr === null) return null;
+    try {
+      return String(koffi.decode(ptr, 'char16_t', -1));
+    } catch (e) {
+      failure ??= e;
+      return null;
+    } finally {
+      coTaskMemFree(ptr);
+    }
+  });
+  if (failure) throw failure;
+  return values;
+}
+
+/** Declares CoTaskMemFree, which releases every PWSTR HCN and HCS hand out. */
+export function declareCoTaskMemFree(ole32: LibraryHandle): NativeFunction {
+  return ole32.func('__stdcall', 'CoTaskMemFree', 'void', ['void *']);
+}
+
+/** The handle, handle* and PWSTR* types, shared by the HCN and HCS (vmcompute.ts) bindings. */
+export function handleTypes(koffi: Koffi): Pick<Types, 'handle' | 'outHandle' | 'outString'> {
+  return types(koffi);
 }
 
 function loadLibraries(koffi: Koffi, paths: HcnLibraryPaths): { hcn: LibraryHandle; ole32: LibraryHandle } {
@@ -128,38 +172,14 @@ async function load(paths: HcnLibraryPaths): Promise<HcnNative> {
   const koffi = await importKoffi();
   const { hcn, ole32 } = loadLibraries(koffi, paths);
   const t = types(koffi);
-  const coTaskMemFree = ole32.func('__stdcall', 'CoTaskMemFree', 'void', ['void *']);
+  const coTaskMemFree = declareCoTaskMemFree(ole32);
   const fns: Record<HcnObjectKind, Record<Operation, NativeFunction>> = {
     network: declareKind(hcn, t, 'network'),
     endpoint: declareKind(hcn, t, 'endpoint'),
     namespace: declareKind(hcn, t, 'namespace'),
   };
 
-  /** Reads every PWSTR in `cells` and frees each with CoTaskMemFree, even if one fails to decode. */
-  const take = (...cells: unknown[]): Array<string | null> => {
-    let failure: unknown;
-    const values = cells.map((cell) => {
-      const ptr = pointerOf(cell);
-      if (ptr === null) return null;
-      try {
-        return String(koffi.decode(ptr, 'char16_t', -1));
-      } catch (e) {
-        failure ??= e;
-        return null;
-      } finally {
-        coTaskMemFree(ptr);
-      }
-    });
-    if (failure) throw failure;
-    return values;
-  };
-
-  /** Calls a function whose trailing parameters are out-values; frees its strings, keeps its handle. */
-  const invoke = async (fn: NativeFunction, args: unknown[], outs: number) => {
-    const cells: Array<[unknown]> = Array.from({ length: outs }, () => [null]);
-    const hresult = await callAsync(fn, [...args, ...cells]);
-    return { hresult, cells: cells.map((c) => c[0]) };
-  };
+  const take = (...cells: unknown[]) => takeStrings(koffi, coTaskMemFree, cells);
 
   const withHandle = async (fn: NativeFunction, args: unknown[]): Promise<HcnHandleResult> => {
     const { hresult, cells } = await invoke(fn, args, 2);

@@ -1,6 +1,7 @@
 /**
- * Where the HCN functions live and how koffi is reached. On Windows they are computenetwork.dll
- * and ole32.dll (CoTaskMemFree); tests point both at the HCN emulator library. koffi is
+ * Where the HCN functions live and how koffi is reached. On Windows they are computenetwork.dll,
+ * vmcompute.dll (HNSCall and the HCS compute-system calls, for attaching an endpoint to a
+ * container by ID) and ole32.dll (CoTaskMemFree); tests point all three at the emulator library. koffi is
  * imported only when a transport first needs it, so a run that never touches HCN (every Linux
  * run, VERSION) never loads a native addon. Declaring functions is bindings.ts's job.
  */
@@ -12,18 +13,21 @@ export type Koffi = typeof KoffiDefault;
 export interface HcnLibraryPaths {
   /** Library exporting HcnEnumerateNetworks and the other HCN v2 functions. */
   computenetwork: string;
+  /** Library exporting HNSCall, HcsOpenComputeSystem, HcsModifyComputeSystem, HcsCloseComputeSystem. */
+  vmcompute: string;
   /** Library exporting CoTaskMemFree. */
   ole32: string;
 }
 
 export const WINDOWS_LIBRARY_PATHS: Readonly<HcnLibraryPaths> = Object.freeze({
   computenetwork: 'computenetwork.dll',
+  vmcompute: 'vmcompute.dll',
   ole32: 'ole32.dll',
 });
 
-/** Both roles served by one library, as the emulator does. */
+/** Every role served by one library, as the emulator does. */
 export function singleLibraryPaths(path: string): HcnLibraryPaths {
-  return { computenetwork: path, ole32: path };
+  return { computenetwork: path, vmcompute: path, ole32: path };
 }
 
 let koffiPromise: Promise<Koffi> | undefined;

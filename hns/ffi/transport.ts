@@ -23,6 +23,7 @@ import {
   type HcnNative,
   loadHcnNative,
 } from './bindings.ts';
+import { FfiHcsTransport } from './hcs-transport.ts';
 import { type HcnLibraryPaths, WINDOWS_LIBRARY_PATHS } from './library.ts';
 
 /** Throws the HcnError for a failed call (hcsshim's rule: bad HRESULT or any error record). */
@@ -47,12 +48,15 @@ function idFields(kind: HcnObjectKind, id: string, operation: string) {
 
 export class FfiTransport implements HcnTransport {
   readonly name = 'ffi';
+  /** vmcompute.dll's calls, for attaching endpoints to containers by ID; loaded on first use. */
+  readonly hcs: FfiHcsTransport;
   readonly #paths: HcnLibraryPaths;
   #native: Promise<HcnNative> | undefined;
 
   /** Library paths default to Windows' own; tests pass the emulator's. koffi loads on first use. */
   constructor(paths: HcnLibraryPaths = WINDOWS_LIBRARY_PATHS) {
     this.#paths = { ...paths };
+    this.hcs = new FfiHcsTransport(this.#paths);
   }
 
   #load(): Promise<HcnNative> {

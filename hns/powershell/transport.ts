@@ -6,6 +6,12 @@
  * fallback where koffi cannot load, and a diagnostic path; each run pays PowerShell's start-up
  * and Add-Type's compile (seconds), so it is never the default. It must not build or parse HCN
  * documents; the client does.
+ *
+ * It has no `hcs` (HcsTransport): attaching an endpoint to a container by ID (CNI_NETNS not a
+ * namespace GUID) is refused with an HcnTransportError naming the FFI transport. The inbox
+ * HostNetworkingService module has no attach cmdlet (only Get-/Remove-), and the gallery HNS
+ * module's Attach-HnsEndpoint is HNS v1's /endpoints/<id>/attach, not the HCS hot attach
+ * (HcsModifyComputeSystem) hcsshim and win-bridge use, and is not installed by default.
  */
 import { HcnError, HcnTransportError } from '../errors.ts';
 import { isJsonObject } from '../schema/json-reader.ts';

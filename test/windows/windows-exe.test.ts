@@ -169,12 +169,18 @@ describe.skipIf(!built)(`Windows executables in dist/windows${built ? '' : ` (${
     });
 
     test('bridge ADD goes through koffi and FFI to HCN, with static IPAM in the same process', () => {
-      // A CNI_NETNS that is no GUID: the endpoint is made without a namespace (one process, one emulator).
-      const answer = add('container-c0ffee');
+      // A CNI_NETNS that is no GUID: the endpoint is hot-attached to the container CNI_CONTAINERID
+      // names, which the emulator in that process is told exists.
+      const answer = add('none', { CROSSCNI_EMU_COMPUTE_SYSTEMS: 'c0ffee' });
       expect(answer.exitCode, answer.stdout + answer.stderr).toBe(0);
       expect(JSON.parse(answer.stdout)).toMatchObject({
         ips: EXPECTED_IPS,
         routes: [{ dst: '0.0.0.0/0', gw: '10.99.0.1' }],
+      });
+      const noContainer = add('none');
+      expect(JSON.parse(noContainer.stdout)).toMatchObject({
+        code: 3,
+        msg: expect.stringMatching(/container c0ffee.*HCS_E_SYSTEM_NOT_FOUND/),
       });
       const missing = add('11111111-2222-3333-4444-555555555555');
       expect(JSON.parse(missing.stdout)).toMatchObject({
@@ -184,7 +190,7 @@ describe.skipIf(!built)(`Windows executables in dist/windows${built ? '' : ` (${
     });
 
     test('the Linux platform is not in the Windows build', () => {
-      const answer = add('container-c0ffee', { CROSSCNI_PLATFORM: 'linux' });
+      const answer = add('none', { CROSSCNI_PLATFORM: 'linux' });
       expect(answer.exitCode).toBe(1);
       expect(JSON.parse(answer.stdout).msg).toMatch(/Windows build of crosscni/);
     });
@@ -204,7 +210,8 @@ describe.skipIf(!built)(`Windows executables in dist/windows${built ? '' : ` (${
         const env = {
           CNI_COMMAND: 'ADD',
           CNI_CONTAINERID: 'c0ffee',
-          CNI_NETNS: 'container-c0ffee',
+          CNI_NETNS: 'none',
+          CROSSCNI_EMU_COMPUTE_SYSTEMS: 'c0ffee',
           CNI_IFNAME: 'eth0',
           CNI_PATH: windowsPath(outDir),
           CROSSCNI_HCN_LIBRARY: windowsPath(buildEmulatorDll()),
