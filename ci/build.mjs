@@ -200,7 +200,7 @@ async function buildTrainer(file) {
   });
 }
 
-/** Every plugin gets the cache of its compiled top level; see trainByRunning for more. */
+/** Every plugin gets the cache of its compiled top level; trainByRunning improves some. */
 function compileCaches(trainer, names) {
   for (const name of names) {
     const bundle = join(stageDir, BUNDLE_DIR, `${name}.js`);
@@ -209,62 +209,101 @@ function compileCaches(trainer, names) {
 }
 
 /**
- * Improve the bridge's cache by running ADD, CHECK and DEL of the bridge (with crosscni's
- * host-local in-process) for real, each run starting from the previous run's cache. Needs root;
- * both the "host" and the container are scratch network namespaces, removed afterwards, so the
- * build host's own networking is never touched. Anything missing or failing keeps the cache
- * made from the compiled top level, with a note.
+ * The plugins whose caches are made from real runs, with the network they run on: the bridge
+ * (with crosscni's host-local in-process, which is what it runs in production), host-local on
+ * its own (for other attachment plugins, or with CROSSCNI_IPAM_IN_PROCESS=0) and loopback
+ * (containerd runs it for every pod). The rest keep the cache of their compiled top level.
  */
-function trainByRunning(trainer) {
-  if (process.env.CROSSCNI_BUILD_TRAIN === '0') return 'skipped (CROSSCNI_BUILD_TRAIN=0)';
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'skipped (needs root on Linux)';
+function trainingPlans(ipamDir) {
+  const ipam = {
+    type: 'host-local',
+    subnet: '10.99.0.0/24',
+    dataDir: ipamDir,
+    routes: [{ dst: '0.0.0.0/0' }],
+  };
+  return [
+    {
+      type: 'bridge',
+      ifname: 'eth0',
+      network: {
+        cniVersion: '1.0.0',
+        name: 'crosscni-train',
+        type: 'bridge',
+        bridge: 'cni-train0',
+        isGateway: true,
+        ipMasq: true,
+        ipam,
+      },
+    },
+    // As an attachment plugin delegates to it: its own network config, with the ipam section.
+    {
+      type: 'host-local',
+      ifname: 'eth1',
+      network: { cniVersion: '1.0.0', name: 'crosscni-train-ipam', type: 'bridge', ipam },
+    },
+    {
+      type: 'loopback',
+      ifname: 'lo',
+      network: { cniVersion: '1.0.0', name: 'crosscni-train-lo', type: 'loopback' },
+    },
+  ];
+}
+
+/**
+ * Improve the caches of trainingPlans() by running ADD, CHECK and DEL of each for real, each
+ * run starting from the previous run's cache, so the cache holds every function they compiled.
+ * Needs root; both the "host" and the container are scratch network namespaces, removed
+ * afterwards, so the build host's own networking is never touched. A plugin whose run fails
+ * keeps the cache made from its compiled top level, with a note.
+ */
+function trainByRunning(trainer, types) {
+  if (process.env.CROSSCNI_BUILD_TRAIN === '0') return 'trained: none (CROSSCNI_BUILD_TRAIN=0)';
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'trained: none (needs root on Linux)';
   const tag = `${process.pid}-${Date.now() % 100000}`;
   const hostNs = `crosscni-train-h-${tag}`;
   const podNs = `crosscni-train-c-${tag}`;
   const scratch = mkdtempSync(join(tmpdir(), 'crosscni-train-'));
   const ip = (...args) => spawnSync('ip', args, { stdio: 'ignore' }).status === 0;
+  const trained = [];
+  const notes = [];
   try {
     if (!ip('netns', 'add', hostNs) || !ip('netns', 'add', podNs))
-      return 'skipped (cannot create namespaces)';
+      return 'trained: none (cannot create namespaces)';
     ip('-n', hostNs, 'link', 'set', 'lo', 'up');
-    const network = {
-      cniVersion: '1.0.0',
-      name: 'crosscni-train',
-      type: 'bridge',
-      bridge: 'cni-train0',
-      isGateway: true,
-      ipMasq: true,
-      ipam: {
-        type: 'host-local',
-        subnet: '10.99.0.0/24',
-        dataDir: join(scratch, 'ipam'),
-        routes: [{ dst: '0.0.0.0/0' }],
-      },
-    };
-    let prevResult;
-    const bundle = join(stageDir, BUNDLE_DIR, 'bridge.js');
-    for (const command of ['ADD', 'CHECK', 'DEL']) {
-      const next = join(scratch, 'bridge.cache');
-      const run = spawnSync('ip', ['netns', 'exec', hostNs, process.execPath, trainer, bundle, next, 'run'], {
-        // CHECK needs the ADD result, as a runtime passes it.
-        input: JSON.stringify(command === 'CHECK' ? { ...network, prevResult } : network),
-        env: {
-          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          CNI_COMMAND: command,
-          CNI_CONTAINERID: 'crosscni-train',
-          CNI_NETNS: `/run/netns/${podNs}`,
-          CNI_IFNAME: 'eth0',
-          CNI_PATH: stageDir,
-        },
-        encoding: 'utf8',
-      });
-      if (run.status !== 0 || !existsSync(next)) {
-        return `kept the compile-time cache (bridge ${command} failed: ${(run.stdout || run.stderr || '').trim().slice(0, 300)})`;
+    for (const plan of trainingPlans(join(scratch, 'ipam')).filter((p) => types.includes(p.type))) {
+      const bundle = join(stageDir, BUNDLE_DIR, `${plan.type}.js`);
+      const next = join(scratch, `${plan.type}.cache`);
+      let prevResult;
+      let failed;
+      for (const command of ['ADD', 'CHECK', 'DEL']) {
+        const args = ['netns', 'exec', hostNs, process.execPath, trainer, bundle, next, 'run'];
+        const run = spawnSync('ip', args, {
+          // CHECK needs the ADD result, as a runtime passes it.
+          input: JSON.stringify(command === 'CHECK' ? { ...plan.network, prevResult } : plan.network),
+          env: {
+            PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+            CNI_COMMAND: command,
+            CNI_CONTAINERID: 'crosscni-train',
+            CNI_NETNS: `/run/netns/${podNs}`,
+            CNI_IFNAME: plan.ifname,
+            CNI_PATH: stageDir,
+          },
+          encoding: 'utf8',
+        });
+        if (run.status !== 0 || !existsSync(next)) {
+          failed = `${plan.type} ${command} failed: ${(run.stdout || run.stderr || '').trim().slice(0, 300)}`;
+          break;
+        }
+        if (command === 'ADD') prevResult = JSON.parse(run.stdout);
+        renameSync(next, `${bundle}.cache`);
       }
-      if (command === 'ADD') prevResult = JSON.parse(run.stdout);
-      renameSync(next, `${bundle}.cache`);
+      if (failed) {
+        // A partly trained cache is still a valid cache of this bundle; a fresh compile one is simpler to reason about.
+        execFileSync(process.execPath, [trainer, bundle, `${bundle}.cache`, 'compile']);
+        notes.push(failed);
+      } else trained.push(plan.type);
     }
-    return 'bridge trained with ADD, CHECK, DEL';
+    return `trained: ${trained.join(', ') || 'none'}${notes.length ? `; kept the compile-time cache: ${notes.join('; ')}` : ''}`;
   } finally {
     ip('netns', 'del', podNs);
     ip('netns', 'del', hostNs);
@@ -302,7 +341,10 @@ async function main() {
       trainer,
       plugins.map((p) => p.name),
     );
-    const training = plugins.some((p) => p.name === 'bridge') ? trainByRunning(trainer) : 'no bridge';
+    const training = trainByRunning(
+      trainer,
+      plugins.map((p) => p.name),
+    );
     publish();
     const names = [...plugins.map((p) => p.name), ...(existsSync(cli) ? ['crosscni'] : [])];
     console.error(`build: ${names.join(', ')} -> ${outDir} (code cache: ${training})`);
