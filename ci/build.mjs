@@ -208,52 +208,68 @@ function compileCaches(trainer, names) {
 }
 
 /**
- * The plugins whose caches are made from real runs, with the network they run on: the bridge
- * (with crosscni's host-local in-process, which is what it runs in production), host-local on
- * its own (for other attachment plugins, or with CROSSCNI_IPAM_IN_PROCESS=0) and loopback
- * (containerd runs it for every pod). The rest keep the cache of their compiled top level.
+ * The plugins whose caches are made from real runs, as lists a runtime would run: the bridge
+ * (with crosscni's host-local in-process, as in production) chained with portmap and bandwidth;
+ * host-local on its own (for other attachment plugins, or CROSSCNI_IPAM_IN_PROCESS=0); and
+ * loopback (containerd runs it for every pod). The rest keep the cache of their compiled top
+ * level.
  */
-function trainingPlans(ipamDir) {
+function trainingLists(ipamDir) {
+  const net = { cniVersion: '1.0.0', name: 'crosscni-train' };
   const ipam = {
     type: 'host-local',
     subnet: '10.99.0.0/24',
     dataDir: ipamDir,
     routes: [{ dst: '0.0.0.0/0' }],
   };
+  const bandwidth = {
+    ingressRate: 8_000_000,
+    ingressBurst: 80_000,
+    egressRate: 8_000_000,
+    egressBurst: 80_000,
+  };
   return [
-    {
-      type: 'bridge',
-      ifname: 'eth0',
-      network: {
-        cniVersion: '1.0.0',
-        name: 'crosscni-train',
+    [
+      {
         type: 'bridge',
-        bridge: 'cni-train0',
-        isGateway: true,
-        ipMasq: true,
-        ipam,
+        ifname: 'eth0',
+        conf: { ...net, type: 'bridge', bridge: 'cni-train0', isGateway: true, ipMasq: true, ipam },
       },
-    },
-    // As an attachment plugin delegates to it: its own network config, with the ipam section.
-    {
-      type: 'host-local',
-      ifname: 'eth1',
-      network: { cniVersion: '1.0.0', name: 'crosscni-train-ipam', type: 'bridge', ipam },
-    },
-    {
-      type: 'loopback',
-      ifname: 'lo',
-      network: { cniVersion: '1.0.0', name: 'crosscni-train-lo', type: 'loopback' },
-    },
+      {
+        type: 'portmap',
+        ifname: 'eth0',
+        conf: {
+          ...net,
+          type: 'portmap',
+          snat: true,
+          runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] },
+        },
+      },
+      {
+        type: 'bandwidth',
+        ifname: 'eth0',
+        conf: { ...net, type: 'bandwidth', runtimeConfig: { bandwidth } },
+      },
+    ],
+    // As an attachment plugin delegates to it: its network's config, with the ipam section.
+    [
+      {
+        type: 'host-local',
+        ifname: 'eth1',
+        conf: { ...net, name: 'crosscni-train-ipam', type: 'bridge', ipam },
+      },
+    ],
+    [{ type: 'loopback', ifname: 'lo', conf: { ...net, name: 'crosscni-train-lo', type: 'loopback' } }],
   ];
 }
 
 /**
- * Improve the caches of trainingPlans() by running ADD, CHECK and DEL of each for real, each
- * run starting from the previous run's cache, so the cache holds every function they compiled.
- * Needs root; both the "host" and the container are scratch network namespaces, removed
- * afterwards, so the build host's own networking is never touched. A plugin whose run fails
- * keeps the cache made from its compiled top level, with a note.
+ * Improve the caches of the plugins in trainingLists() by running each list for real as a
+ * runtime does (ADD in order passing each result on, CHECK, DEL in reverse), every run of a
+ * plugin starting from its previous run's cache, so the cache holds every function the runs
+ * compiled. Needs root; both the "host" and the container are scratch network namespaces,
+ * removed afterwards with all they hold, so the build host's own networking is never touched.
+ * A plugin whose run fails keeps the cache of its compiled top level, with a note.
  */
 function trainByRunning(trainer, types) {
   if (process.env.CROSSCNI_BUILD_TRAIN === '0') return 'trained: none (CROSSCNI_BUILD_TRAIN=0)';
@@ -265,42 +281,51 @@ function trainByRunning(trainer, types) {
   const ip = (...args) => spawnSync('ip', args, { stdio: 'ignore' }).status === 0;
   const trained = [];
   const notes = [];
+  /** Run one command of one plugin through the trainer; its cache replaces the last one. */
+  const step = (plugin, command, prevResult) => {
+    const bundle = join(stageDir, BUNDLE_DIR, `${plugin.type}.js`);
+    const next = join(scratch, `${plugin.type}.cache`);
+    const run = spawnSync('ip', ['netns', 'exec', hostNs, process.execPath, trainer, bundle, next, 'run'], {
+      input: JSON.stringify(prevResult ? { ...plugin.conf, prevResult } : plugin.conf),
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        CNI_COMMAND: command,
+        CNI_CONTAINERID: 'crosscni-train',
+        CNI_NETNS: `/run/netns/${podNs}`,
+        CNI_IFNAME: plugin.ifname,
+        CNI_PATH: stageDir,
+      },
+      encoding: 'utf8',
+    });
+    if (run.status !== 0 || !existsSync(next)) {
+      notes.push(
+        `${plugin.type} ${command} failed: ${(run.stdout || run.stderr || '').trim().slice(0, 300)}`,
+      );
+      execFileSync(process.execPath, [trainer, bundle, `${bundle}.cache`, 'compile']);
+      return undefined;
+    }
+    renameSync(next, `${bundle}.cache`);
+    return run.stdout;
+  };
   try {
     if (!ip('netns', 'add', hostNs) || !ip('netns', 'add', podNs))
       return 'trained: none (cannot create namespaces)';
     ip('-n', hostNs, 'link', 'set', 'lo', 'up');
-    for (const plan of trainingPlans(join(scratch, 'ipam')).filter((p) => types.includes(p.type))) {
-      const bundle = join(stageDir, BUNDLE_DIR, `${plan.type}.js`);
-      const next = join(scratch, `${plan.type}.cache`);
-      let prevResult;
-      let failed;
-      for (const command of ['ADD', 'CHECK', 'DEL']) {
-        const args = ['netns', 'exec', hostNs, process.execPath, trainer, bundle, next, 'run'];
-        const run = spawnSync('ip', args, {
-          // CHECK needs the ADD result, as a runtime passes it.
-          input: JSON.stringify(command === 'CHECK' ? { ...plan.network, prevResult } : plan.network),
-          env: {
-            PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-            CNI_COMMAND: command,
-            CNI_CONTAINERID: 'crosscni-train',
-            CNI_NETNS: `/run/netns/${podNs}`,
-            CNI_IFNAME: plan.ifname,
-            CNI_PATH: stageDir,
-          },
-          encoding: 'utf8',
-        });
-        if (run.status !== 0 || !existsSync(next)) {
-          failed = `${plan.type} ${command} failed: ${(run.stdout || run.stderr || '').trim().slice(0, 300)}`;
-          break;
-        }
-        if (command === 'ADD') prevResult = JSON.parse(run.stdout);
-        renameSync(next, `${bundle}.cache`);
+    for (const list of trainingLists(join(scratch, 'ipam'))) {
+      // A plugin that fails leaves the list; the others go on, as far as they can.
+      let active = list.filter((p) => types.includes(p.type));
+      let result;
+      for (const plugin of [...active]) {
+        const out = step(plugin, 'ADD', result);
+        if (out === undefined) active = active.filter((p) => p !== plugin);
+        else result = JSON.parse(out);
       }
-      if (failed) {
-        // A partly trained cache is still a valid cache of this bundle; a fresh compile one is simpler to reason about.
-        execFileSync(process.execPath, [trainer, bundle, `${bundle}.cache`, 'compile']);
-        notes.push(failed);
-      } else trained.push(plan.type);
+      for (const command of ['CHECK', 'DEL']) {
+        for (const plugin of command === 'DEL' ? [...active].reverse() : [...active]) {
+          if (step(plugin, command, result) === undefined) active = active.filter((p) => p !== plugin);
+        }
+      }
+      trained.push(...active.map((p) => p.type));
     }
     return `trained: ${trained.join(', ') || 'none'}${notes.length ? `; kept the compile-time cache: ${notes.join('; ')}` : ''}`;
   } finally {
