@@ -35,7 +35,9 @@ describe('crosscni install with crosscni-bundles/', () => {
     expect(paths.indexOf(bundle)).toBeLessThan(paths.indexOf(join(bin, 'bridge')));
     expect(statSync(bundle).mode & 0o777).toBe(0o644);
     expect(statSync(join(bin, 'bridge')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(bundle, 'utf8')).toBe(readFileSync(join(src, 'crosscni-bundles', 'bridge.js'), 'utf8'));
+    expect(readFileSync(bundle, 'utf8')).toBe(
+      readFileSync(join(src, 'crosscni-bundles', 'bridge.js'), 'utf8'),
+    );
     expect(install(options).every((r) => r.action === 'unchanged')).toBe(true);
   });
 });
