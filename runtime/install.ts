@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BUILD_MARKER } from '../plugins/attachment/ipam-client.ts';
+import { BUNDLE_DIR } from '../plugins/sdk/bundle-loader.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { CliError } from './cli-options.ts';
 import { loadNetworkListFile, loadSingleConfigFile } from './load-config.ts';
@@ -44,7 +45,8 @@ export interface InstalledFile {
   reason?: string;
 }
 
-type FileKind = 'plugin' | 'addon' | 'conflist';
+/** 'bundle': a full plugin bundle or its code cache in crosscni-bundles/, loaded by the plugin executable. */
+type FileKind = 'plugin' | 'addon' | 'bundle' | 'conflist';
 
 interface PlannedFile {
   source: string;
@@ -66,6 +68,8 @@ function hasBundleMarker(file: string): boolean {
 
 function plan(options: InstallOptions, skipped: InstalledFile[]): PlannedFile[] {
   const planned: PlannedFile[] = [];
+  // Bundles go first: a new executable must never be in place before the bundle it loads.
+  const bundles: PlannedFile[] = [];
   for (const name of readdirSync(options.sourceDir).sort()) {
     const source = join(options.sourceDir, name);
     const stat = statSync(source);
@@ -87,8 +91,16 @@ function plan(options: InstallOptions, skipped: InstalledFile[]): PlannedFile[] 
         const target = join(options.binDir, NATIVE_DIR, addon);
         planned.push({ source: file, target, kind: 'addon', data: readFileSync(file) });
       }
+    } else if (stat.isDirectory() && name === BUNDLE_DIR) {
+      for (const bundle of readdirSync(source).sort()) {
+        const file = join(source, bundle);
+        if (!statSync(file).isFile()) continue;
+        const target = join(options.binDir, BUNDLE_DIR, bundle);
+        bundles.push({ source: file, target, kind: 'bundle', data: readFileSync(file) });
+      }
     }
   }
+  planned.unshift(...bundles);
   if (!planned.some((p) => p.kind === 'plugin')) {
     throw new CliError(`crosscni install: no crosscni plugin executables in ${options.sourceDir}`);
   }
@@ -116,8 +128,8 @@ function isOurs(file: PlannedFile, recorded: Map<string, string>): boolean {
 }
 
 function modeFor(kind: FileKind): number {
-  // Conflists are read, never executed.
-  return kind === 'conflist' ? 0o644 : 0o755;
+  // Conflists and bundles are read, never executed.
+  return kind === 'conflist' || kind === 'bundle' ? 0o644 : 0o755;
 }
 
 export function install(options: InstallOptions): InstalledFile[] {

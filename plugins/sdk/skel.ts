@@ -59,7 +59,8 @@ function versionForErrors(stdin: Uint8Array): string {
   return CURRENT_VERSION;
 }
 
-function versionAnswer(stdin: Uint8Array): PluginOutput {
+/** The VERSION answer; also used by the VERSION stub (version-stub.ts), so both print the same bytes. */
+export function versionAnswer(stdin: Uint8Array): PluginOutput {
   let requested: string = CURRENT_VERSION;
   if (stdin.length > 0 && stdin.length < 65536) {
     try {

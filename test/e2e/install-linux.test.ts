@@ -96,6 +96,19 @@ describe('install-linux.sh from the ConfigMap', () => {
       expect(JSON.parse(version.stdout)).toMatchObject({
         supportedVersions: expect.arrayContaining(['1.0.0']),
       });
+      if (haveDist) {
+        // Every other command loads the full plugin from crosscni-bundles/ beside the executable:
+        // an unknown command is answered by it (code 4), not by the executable's "cannot load".
+        const other = spawnSync(join(bin, 'crosscni-node'), [join(bin, 'loopback')], {
+          env: { CNI_COMMAND: 'BOGUS', PATH: '/usr/bin:/bin' },
+          input: '{"cniVersion":"1.0.0","name":"n","type":"loopback"}',
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        expect(other.status, other.stderr).toBe(1);
+        expect(JSON.parse(other.stdout)).toMatchObject({ code: 4, msg: expect.stringContaining('BOGUS') });
+        expect(readdirSync(join(bin, 'crosscni-bundles'))).toContain('loopback.js');
+      }
     },
   );
 });
