@@ -20,6 +20,26 @@ export function pathWithSbin(path = process.env.PATH ?? ''): string {
   return dirs.join(delimiter);
 }
 
+/**
+ * Variables that change how Node.js starts, and that a container runtime's environment does not
+ * carry (containerd and CRI-O run under systemd with a minimal environment). A developer shell
+ * may: NODE_EXTRA_CA_CERTS alone makes Node read and parse a CA bundle on every start (35 ms
+ * here, more than Node's whole floor without it), which a plugin never needs.
+ */
+export const NODE_STARTUP_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_V8_COVERAGE'] as const;
+
+/**
+ * The environment plugins and the floor get in the bench: this process's, with sbin on PATH
+ * and without NODE_STARTUP_VARIABLES, as a runtime would pass it. `removed` names the variables
+ * that were set here, for the report.
+ */
+export function pluginEnvironment(): { env: Record<string, string | undefined>; removed: string[] } {
+  const env: Record<string, string | undefined> = { ...process.env, PATH: pathWithSbin() };
+  const removed = NODE_STARTUP_VARIABLES.filter((name) => env[name] !== undefined);
+  for (const name of removed) delete env[name];
+  return { env, removed };
+}
+
 /** Run a command and return its stdout; throws with the command and its stderr on failure. */
 export function sh(file: string, args: readonly string[], input?: string): string {
   try {

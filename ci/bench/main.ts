@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findTool } from '../../linux/nft.ts';
-import { machineFacts, Scratch } from './host.ts';
+import { machineFacts, pluginEnvironment, Scratch } from './host.ts';
 import { type BenchOptions, OptionsError, parseOptions, USAGE } from './options.ts';
 import type { PhaseContext } from './operations.ts';
 import { parallelPhase, sequentialPhase, versionPhase } from './phases.ts';
@@ -124,6 +124,12 @@ export async function runBench(invocation: BenchInvocation): Promise<number> {
       notes: [],
       progress: log,
     };
+    const { removed } = pluginEnvironment();
+    if (removed.length) {
+      ctx.notes.push(
+        `Plugins and the floor ran without ${removed.join(', ')} (set in this shell; a runtime's environment does not carry them, and NODE_EXTRA_CA_CERTS alone adds about 35 ms to every Node start).`,
+      );
+    }
     const octets = pickOctets(2 * CASES.length, options.octet);
     const facts = machineFacts(invocation.root);
     log(

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execPlugin } from '../../plugins/sdk/exec-plugin.ts';
-import { pathWithSbin } from './host.ts';
+import { pluginEnvironment } from './host.ts';
 import {
   type Nets,
   type Op,
@@ -32,7 +32,7 @@ export async function versionPhase(ctx: PhaseContext, nets: Nets, ownIpam: boole
   const floorFile = join(ctx.setup.tmpRoot, 'node-floor');
   // What every Node.js plugin pays at least: env finds node, node starts, runs an empty file.
   writeFileSync(floorFile, '#!/usr/bin/env node\n', { mode: 0o755 });
-  const env = { ...process.env, PATH: pathWithSbin(), CNI_COMMAND: 'VERSION' };
+  const env = { ...pluginEnvironment().env, CNI_COMMAND: 'VERSION' };
   const stdin = Buffer.from('{"cniVersion":"1.0.0"}');
   const types = ownIpam ? ['bridge', 'host-local'] : ['bridge'];
   const probes: Array<{ key: string; run: () => Promise<void> }> = [

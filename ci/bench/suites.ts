@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { networkTable } from '../../linux/netfilter-names.ts';
 import type { CapabilityArgs, NetworkConfigList } from '../../runtime/index.ts';
 import { CniRuntime, parseNetworkList } from '../../runtime/index.ts';
-import { pathWithSbin, randomHex, removeReferenceNetfilter, type Scratch, sh } from './host.ts';
+import { pluginEnvironment, randomHex, removeReferenceNetfilter, type Scratch, sh } from './host.ts';
 import type { BenchOptions } from './options.ts';
 import { netfilterText } from './verify.ts';
 
@@ -163,7 +163,7 @@ export function setUpSuites(options: BenchOptions, scratch: Scratch): SuiteSetup
       ? "the reference host-local (exec'd; --reference-ipam)"
       : "the reference host-local (exec'd): crosscni has no host-local build";
   }
-  const env = { ...process.env, PATH: pathWithSbin() };
+  const { env } = pluginEnvironment();
   const pluginDirs: Record<SuiteId, string> = { crosscni: crosscniDir, reference: options.referenceBin };
   const runtimes = {} as Record<SuiteId, CniRuntime>;
   for (const suite of SUITES) {
