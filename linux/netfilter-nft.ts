@@ -10,9 +10,12 @@
  *       ip saddr @masq4 ip daddr != { <exceptions>, 224.0.0.0/4 } masquerade
  *       ip6 saddr @masq6 ip6 daddr != { <exceptions>, ff00::/8 } masquerade } }
  *
- * ADD is one atomic batch that never lists anything, so its cost does not grow with the number
- * of containers (the reference plugin lists the whole nat table on every ADD). DEL deletes set
- * elements by address. GC lists only this network's two sets.
+ * ADD never lists anything that grows with the number of containers (the reference plugin
+ * lists the whole nat table on every ADD). When the chain already holds the rules for the
+ * ADD's exceptions (masquerade-rules.ts reads the two rules over nfnetlink), ADD adds its set
+ * elements in one nfnetlink transaction, spawning no `nft`; otherwise (the network's first
+ * ADD, or changed exceptions) one `nft -f -` batch creates or rewrites everything. DEL deletes
+ * set elements by address, over nfnetlink too. GC lists only this network's two sets.
  */
 import type { AttachmentId } from '../platform/contract.ts';
 import type { IpFamily } from '../platform/types.ts';
@@ -23,7 +26,13 @@ import {
   exceptionSet,
   networkTable,
 } from './netfilter-names.ts';
-import { isMissingObject, nftBatch, nftList, nftString } from './nft.ts';
+import { masqueradeRulesCurrent } from './masquerade-rules.ts';
+import { nftTransaction, type NftMessage } from './nfnl-batch.ts';
+import { setElementMessage } from './nfnl-setelem.ts';
+import { isMissingObject, nftList, nftString } from './nft.ts';
+import { ipBytes } from './rtnl-attrs.ts';
+import { parseIp } from '../platform/cidr.ts';
+import { hasErrno } from './errors.ts';
 
 const SET: Record<IpFamily, string> = { 4: 'masq4', 6: 'masq6' };
 
@@ -61,27 +70,72 @@ export function masqueradeAddCommands(
   return commands;
 }
 
-function deleteCommands(network: string, family: IpFamily, ips: string[]): string[] {
-  return ips.map((ip) => `delete element inet ${networkTable(network)} ${SET[family]} { ${ip} }`);
+/** The set and key of each address's element. */
+function elementsOf(addresses: string[]): Array<{ set: string; key: Buffer }> {
+  const byFamily = addressesByFamily(addresses);
+  return ([4, 6] as const).flatMap((family) =>
+    byFamily[family].map((ip) => ({ set: SET[family], key: ipBytes(parseIp(ip)!) })),
+  );
+}
+
+function elementMessage(
+  operation: 'add' | 'delete',
+  network: string,
+  element: { set: string; key: Buffer },
+  comment?: string,
+): NftMessage {
+  const { set, key } = element;
+  return setElementMessage(
+    operation,
+    'inet',
+    networkTable(network),
+    set,
+    comment ? { key, comment } : { key },
+  );
+}
+
+/**
+ * ADD without `nft`: when the network's chain already holds the rules for `exceptions`, add
+ * the attachment's elements (add, delete, add with our comment, as the nft batch does) in one
+ * nfnetlink transaction. False when nft has to do it: the network's first ADD, changed
+ * exceptions, or the table deleted meanwhile (the transaction then applied nothing).
+ */
+export async function addMasqueradeDirect(
+  network: string,
+  attachment: AttachmentId,
+  addresses: string[],
+  exceptions: string[],
+): Promise<boolean> {
+  if (!(await masqueradeRulesCurrent(networkTable(network), SET, exceptions))) return false;
+  const hash = attachmentHash(attachment.containerId, attachment.ifname);
+  const messages = elementsOf(addresses).flatMap((element) => [
+    elementMessage('add', network, element),
+    elementMessage('delete', network, element),
+    elementMessage('add', network, element, hash),
+  ]);
+  try {
+    await nftTransaction(messages);
+  } catch (e) {
+    if (hasErrno(e, 'ENOENT')) return false;
+    throw e;
+  }
+  return true;
 }
 
 /** Stop masquerading `addresses`; succeeds when they (or the whole table) are already gone. */
 export async function removeMasqueradeNft(network: string, addresses: string[]): Promise<void> {
-  const byFamily = addressesByFamily(addresses);
-  const all = [...deleteCommands(network, 4, byFamily[4]), ...deleteCommands(network, 6, byFamily[6])];
+  const all = elementsOf(addresses).map((element) => elementMessage('delete', network, element));
   if (!all.length) return;
   try {
-    await nftBatch(all);
+    await nftTransaction(all);
   } catch (e) {
-    if (!isMissingObject(e)) throw e;
-    // One missing element fails the whole batch: retry one by one, skipping what is gone.
+    if (!hasErrno(e, 'ENOENT')) throw e;
+    // One missing element fails the whole transaction: retry one by one, skipping what is gone.
     if (all.length === 1) return;
-    for (const command of all) {
-      try {
-        await nftBatch([command]);
-      } catch (inner) {
-        if (!isMissingObject(inner)) throw inner;
-      }
+    for (const message of all) {
+      await nftTransaction([message]).catch((inner: unknown) => {
+        if (!hasErrno(inner, 'ENOENT')) throw inner;
+      });
     }
   }
 }
