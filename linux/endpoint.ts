@@ -7,7 +7,8 @@
  * absent state.
  *
  * Per operation: one netlink socket in the host namespace, one opened inside the container's
- * namespace, and on ADD one `nft` process for the netfilter batch (a second for port mappings).
+ * namespace; masquerade set elements go over nfnetlink, and `nft` runs only for a network's
+ * first ADD (or changed exceptions), MAC spoof filters and ACLs (a second one for port mappings).
  */
 import { existsSync } from 'node:fs';
 import { parseCidr } from '../platform/cidr.ts';

@@ -4,7 +4,8 @@
  * key and data bytes plus the element's comment. The port forwarding code stores an attachment's hash in the comment
  * of each element it adds, so DEL, CHECK and GC find an attachment's elements this way. Also
  * the byte layout of the concatenated keys it uses (each field padded to 4 bytes, as nf_tables
- * registers hold them), both ways. Read-only.
+ * registers hold them), both ways, and the NEWSETELEM / DELSETELEM messages that add and delete
+ * elements in an nfnl-batch.ts transaction.
  */
 import { createNetlink } from 'netlink/dist/netlink';
 import { parseAttributes } from 'netlink/dist/structs';
