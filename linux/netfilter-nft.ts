@@ -15,7 +15,8 @@
  * ADD's exceptions (masquerade-rules.ts reads the two rules over nfnetlink), ADD adds its set
  * elements in one nfnetlink transaction, spawning no `nft`; otherwise (the network's first
  * ADD, or changed exceptions) one `nft -f -` batch creates or rewrites everything. DEL deletes
- * set elements by address, over nfnetlink too. GC lists only this network's two sets.
+ * set elements by address, over nfnetlink too. GC (and DEL without addresses) reads only this
+ * network's two sets, over nfnetlink.
  */
 import type { AttachmentId } from '../platform/contract.ts';
 import type { IpFamily } from '../platform/types.ts';
@@ -28,10 +29,10 @@ import {
 } from './netfilter-names.ts';
 import { masqueradeRulesCurrent } from './masquerade-rules.ts';
 import { nftTransaction, type NftMessage } from './nfnl-batch.ts';
-import { setElementMessage } from './nfnl-setelem.ts';
-import { isMissingObject, nftList, nftString } from './nft.ts';
-import { ipBytes } from './rtnl-attrs.ts';
-import { parseIp } from '../platform/cidr.ts';
+import { nftSetElements, setElementMessage } from './nfnl-setelem.ts';
+import { nftString } from './nft.ts';
+import { ipBytes, ipFromBytes } from './rtnl-attrs.ts';
+import { formatIp, parseIp } from '../platform/cidr.ts';
 import { hasErrno } from './errors.ts';
 
 const SET: Record<IpFamily, string> = { 4: 'masq4', 6: 'masq6' };
@@ -146,33 +147,17 @@ export interface MasqueradeEntry {
   attachment: string;
 }
 
-/** The masqueraded addresses of a network, per family (empty when the table does not exist). */
+/**
+ * The masqueraded addresses of a network, per family (empty when the table does not exist):
+ * a dump of this network's two sets over nfnetlink, no `nft` process.
+ */
 export async function readMasqueradeNft(network: string): Promise<MasqueradeEntry[]> {
   const entries: MasqueradeEntry[] = [];
   for (const family of [4, 6] as const) {
-    let listing: Array<Record<string, unknown>>;
-    try {
-      listing = await nftList(['list', 'set', 'inet', networkTable(network), SET[family]]);
-    } catch (e) {
-      if (isMissingObject(e)) continue;
-      throw e;
-    }
-    for (const item of listing) {
-      const elems = (item.set as { elem?: unknown[] } | undefined)?.elem ?? [];
-      for (const elem of elems) entries.push(setElement(elem));
-    }
+    for (const element of await nftSetElements('inet', networkTable(network), SET[family]))
+      entries.push({ address: formatIp(ipFromBytes(element.key)), attachment: element.comment ?? '' });
   }
   return entries;
-}
-
-/** nft JSON set elements are a bare value, or {elem: {val, comment}} when they carry a comment. */
-function setElement(elem: unknown): MasqueradeEntry {
-  if (typeof elem === 'string') return { address: elem, attachment: '' };
-  const inner = (elem as { elem?: { val?: unknown; comment?: unknown } }).elem;
-  return {
-    address: String(inner?.val ?? ''),
-    attachment: typeof inner?.comment === 'string' ? inner.comment : '',
-  };
 }
 
 /**
