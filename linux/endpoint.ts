@@ -27,7 +27,7 @@ import { configureBridgePort } from './bridge-port.ts';
 import { applyEndpointPolicies, removeEndpointPolicies } from './endpoint-policies.ts';
 import { hasErrno, platformError } from './errors.ts';
 import { randomVethName, validateLinkName } from './link-names.ts';
-import { deleteTaggedHostPorts, tagHostPort } from './host-port-tag.ts';
+import { deleteTaggedHostPorts, markBridgeTagged, tagHostPort } from './host-port-tag.ts';
 import {
   inNetns,
   type Netns,
@@ -186,6 +186,7 @@ export async function createEndpoint(network: NetworkState, spec: EndpointSpec):
             containerId: spec.containerId,
             ifname: spec.ifname,
           });
+          await markBridgeTagged(host, bridge, spec.network);
           // Reaching itself through the host needs frames to leave by the port they came in.
           const hairpin = spec.hairpin === true || spec.loopbackThroughHost === true;
           await configureBridgePort(host, hostLink.index, hostName, { ...spec, hairpin });
@@ -278,7 +279,7 @@ export async function deleteEndpoint(teardown: EndpointTeardown): Promise<void> 
   if (!found) {
     const attachment = { containerId: teardown.containerId, ifname: teardown.ifname };
     try {
-      hostPort = (await deleteTaggedHostPorts(teardown.network, attachment)) ?? hostPort;
+      hostPort = (await deleteTaggedHostPorts(teardown.network, attachment, teardown.deviceName)) ?? hostPort;
     } catch (e) {
       failures.push(e);
     }
