@@ -84,21 +84,16 @@ function elementMessage(
   network: string,
   element: { set: string; key: Buffer },
   comment?: string,
+  exclusive = false,
 ): NftMessage {
   const { set, key } = element;
-  return setElementMessage(
-    operation,
-    'inet',
-    networkTable(network),
-    set,
-    comment ? { key, comment } : { key },
-  );
+  const spec = comment ? { key, comment } : { key };
+  return setElementMessage(operation, 'inet', networkTable(network), set, spec, exclusive);
 }
 
 /**
  * ADD without `nft`: when the network's chain already holds the rules for `exceptions`, add
- * the attachment's elements (add, delete, add with our comment, as the nft batch does) in one
- * nfnetlink transaction. False when nft has to do it: the network's first ADD, changed
+ * the attachment's elements with our comment in one nfnetlink transaction. False when nft has to do it: the network's first ADD, changed
  * exceptions, or the table deleted meanwhile (the transaction then applied nothing).
  */
 export async function addMasqueradeDirect(
@@ -109,7 +104,19 @@ export async function addMasqueradeDirect(
 ): Promise<boolean> {
   if (!(await masqueradeRulesCurrent(networkTable(network), SET, exceptions))) return false;
   const hash = attachmentHash(attachment.containerId, attachment.ifname);
-  const messages = elementsOf(addresses).flatMap((element) => [
+  const elements = elementsOf(addresses);
+  try {
+    // The common case: the addresses are new to the set. A transaction that only adds commits
+    // in ~0.1 ms; one that deletes waits for an RCU grace period (~16 ms measured).
+    await nftTransaction(elements.map((element) => elementMessage('add', network, element, hash, true)));
+    return true;
+  } catch (e) {
+    if (hasErrno(e, 'ENOENT')) return false;
+    if (!hasErrno(e, 'EEXIST')) throw e;
+  }
+  // An element is there already (a repeated ADD, or an earlier owner's leftover): add, delete
+  // and add it again with our comment, as the nft batch does (`add` keeps an element's comment).
+  const messages = elements.flatMap((element) => [
     elementMessage('add', network, element),
     elementMessage('delete', network, element),
     elementMessage('add', network, element, hash),

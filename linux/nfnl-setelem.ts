@@ -12,7 +12,7 @@ import { parseAttributes } from 'netlink/dist/structs';
 import { formatIp, parseIp } from '../platform/cidr.ts';
 import { NetlinkError } from './errors.ts';
 import { NFPROTO, type NftFamily } from './nfnl.ts';
-import { NFT_MSG, type NftMessage, NLM_F_CREATE } from './nfnl-batch.ts';
+import { NFT_MSG, type NftMessage, NLM_F_CREATE, NLM_F_EXCL } from './nfnl-batch.ts';
 import {
   type Attr,
   cString,
@@ -201,12 +201,14 @@ export function setElementMessage(
   table: string,
   set: string,
   element: { key: Buffer; comment?: string },
+  /** Add: fail with EEXIST when the key is there already (nft's `create element`). */
+  exclusive = false,
 ): NftMessage {
   const attrs: Attr[] = [[ELEM.KEY | NLA_F_NESTED, [[NFTA_DATA_VALUE, element.key]]]];
   if (element.comment !== undefined) attrs.push([ELEM.USERDATA, udataOfComment(element.comment)]);
   return {
     type: operation === 'add' ? NFT_MSG.NEWSETELEM : NFT_MSG.DELSETELEM,
-    flags: operation === 'add' ? NLM_F_CREATE : 0,
+    flags: operation === 'add' ? NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0) : 0,
     family,
     what: `${operation} element ${family} ${table} ${set}`,
     attrs: [
