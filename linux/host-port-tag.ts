@@ -89,10 +89,13 @@ async function addAltName(host: RtnlSocket, index: number, name: string): Promis
   if (holder && holder.index !== index)
     await host
       .request(RTM_DELLINKPROP, encodeLink({ index: holder.index }, altNameAttrs(name)))
-      .catch(() => {});
-  await host.request(RTM_NEWLINKPROP, encodeLink({ index }, altNameAttrs(name))).catch((e: unknown) => {
-    if (!hasErrno(e, 'EEXIST')) throw e;
-  });
+      .catch((e: unknown) => {
+        // Gone meanwhile: the name is free.
+        if (!hasErrno(e, 'ENODEV', 'ENOENT')) throw e;
+      });
+  // A failure here fails the ADD (its undo deletes the veth): a tagged veth without its
+  // altname on a marked bridge would be invisible to a DEL without the container end.
+  await host.request(RTM_NEWLINKPROP, encodeLink({ index }, altNameAttrs(name)));
   return true;
 }
 
@@ -119,7 +122,8 @@ export async function tagHostPort(
 export async function markBridgeTagged(host: RtnlSocket, bridge: LinkInfo, network: string): Promise<void> {
   const marker = bridgeMarkerAltName(network);
   try {
-    if (await linkByAltName(host, marker)) return;
+    // On another link (the network's bridge was renamed), the marker moves here after migrating.
+    if ((await linkByAltName(host, marker))?.index === bridge.index) return;
     for (const reply of await host.request(
       RTM.GETLINK,
       // The kernel filters by master under strict checking; the check below covers older ones.
