@@ -7,7 +7,8 @@
  * absent state.
  *
  * Per operation: one netlink socket in the host namespace, one opened inside the container's
- * namespace, and on ADD one `nft` process for the netfilter batch (a second for port mappings).
+ * namespace; masquerade set elements go over nfnetlink, and `nft` runs only for a network's
+ * first ADD (or changed exceptions), MAC spoof filters and ACLs (a second one for port mappings).
  */
 import { existsSync } from 'node:fs';
 import { parseCidr } from '../platform/cidr.ts';
@@ -26,7 +27,7 @@ import { configureBridgePort } from './bridge-port.ts';
 import { applyEndpointPolicies, removeEndpointPolicies } from './endpoint-policies.ts';
 import { hasErrno, platformError } from './errors.ts';
 import { randomVethName, validateLinkName } from './link-names.ts';
-import { deleteTaggedHostPorts, tagHostPort } from './host-port-tag.ts';
+import { deleteTaggedHostPorts, markBridgeTagged, tagHostPort } from './host-port-tag.ts';
 import {
   inNetns,
   type Netns,
@@ -185,6 +186,7 @@ export async function createEndpoint(network: NetworkState, spec: EndpointSpec):
             containerId: spec.containerId,
             ifname: spec.ifname,
           });
+          await markBridgeTagged(host, bridge, spec.network);
           // Reaching itself through the host needs frames to leave by the port they came in.
           const hairpin = spec.hairpin === true || spec.loopbackThroughHost === true;
           await configureBridgePort(host, hostLink.index, hostName, { ...spec, hairpin });
@@ -277,7 +279,7 @@ export async function deleteEndpoint(teardown: EndpointTeardown): Promise<void> 
   if (!found) {
     const attachment = { containerId: teardown.containerId, ifname: teardown.ifname };
     try {
-      hostPort = (await deleteTaggedHostPorts(teardown.network, attachment)) ?? hostPort;
+      hostPort = (await deleteTaggedHostPorts(teardown.network, attachment, teardown.deviceName)) ?? hostPort;
     } catch (e) {
       failures.push(e);
     }

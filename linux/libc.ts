@@ -1,7 +1,8 @@
 /**
  * The few libc calls Node does not offer, bound through koffi: setns and unshare (network
  * namespaces), mount and umount2 (pinning a namespace to a file), flock (file locks) and
- * fstatfs (is this fd a namespace?). Raw transport only: each function makes one call and
+ * fstatfs (is this fd a namespace?), and getsockname / getsockopt / setsockopt for the socket options
+ * the netlink package does not expose. Raw transport only: each function makes one call and
  * throws SyscallError with the errno on failure; deciding what a failure means is the
  * callers' job. All calls are synchronous and act on the calling thread, which is what setns
  * needs (namespace membership is per thread).
@@ -30,6 +31,9 @@ interface Libc {
   umount2: IntCall;
   flock: IntCall;
   fstatfs: IntCall;
+  getsockname: IntCall;
+  getsockopt: IntCall;
+  setsockopt: IntCall;
 }
 
 let libc: Libc | undefined;
@@ -47,6 +51,11 @@ function bound(): Libc {
     umount2: lib.func('int umount2(const char *target, int flags)'),
     flock: lib.func('int flock(int fd, int operation)'),
     fstatfs: lib.func('int fstatfs(int fd, _Out_ void *buf)'),
+    getsockname: lib.func('int getsockname(int fd, _Out_ void *addr, _Inout_ uint32_t *len)'),
+    getsockopt: lib.func(
+      'int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *len)',
+    ),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
   };
   return libc;
 }
@@ -88,4 +97,28 @@ export function filesystemType(fd: number, what?: string): number {
   const le = endianness() === 'LE';
   if (koffi.sizeof('long') === 4) return le ? buf.readUInt32LE(0) : buf.readUInt32BE(0);
   return Number((le ? buf.readBigUInt64LE(0) : buf.readBigUInt64BE(0)) & 0xffffffffn);
+}
+
+/** The raw socket address of `fd` (sockaddr bytes), or undefined when it is not a socket. */
+export function socketAddress(fd: number): Buffer | undefined {
+  const buf = Buffer.alloc(128);
+  const len = [buf.length];
+  if (bound().getsockname(fd, buf, len) === -1) return undefined;
+  return buf.subarray(0, Math.min(len[0]!, buf.length));
+}
+
+/** An int socket option of `fd`. */
+export function socketOption(fd: number, level: number, name: number): number {
+  const buf = Buffer.alloc(4);
+  const len = [4];
+  check(bound().getsockopt(fd, level, name, buf, len), 'getsockopt');
+  return endianness() === 'LE' ? buf.readInt32LE(0) : buf.readInt32BE(0);
+}
+
+/** Set an int socket option of `fd`. */
+export function setSocketOption(fd: number, level: number, name: number, value: number): void {
+  const buf = Buffer.alloc(4);
+  if (endianness() === 'LE') buf.writeInt32LE(value, 0);
+  else buf.writeInt32BE(value, 0);
+  check(bound().setsockopt(fd, level, name, buf, 4), 'setsockopt');
 }

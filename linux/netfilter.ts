@@ -1,8 +1,9 @@
 /**
  * Outbound NAT (the contract's OutboundNatSpec) on Linux: picks the backend and drives it.
  * nftables is the default (netfilter-nft.ts); iptables (netfilter-iptables.ts) is used when the
- * operator names it or when `nft` is not installed. ADD contributes its nft commands to the
- * caller's batch, so an endpoint's whole netfilter setup is one `nft -f -`; DEL and GC work per
+ * operator names it or when `nft` is not installed. ADD on a network whose rules are in place
+ * adds its set elements over nfnetlink; otherwise it contributes its nft commands to the
+ * caller's batch, so an endpoint's whole netfilter setup is one `nft -f -`. DEL and GC work per
  * network and never touch another network's state.
  */
 import type { AttachmentId } from '../platform/contract.ts';
@@ -16,6 +17,7 @@ import {
   removeMasqueradeIptables,
 } from './netfilter-iptables.ts';
 import {
+  addMasqueradeDirect,
   collectMasqueradeNft,
   type MasqueradeEntry,
   masqueradeAddCommands,
@@ -42,8 +44,9 @@ export function natBackend(mechanism?: string): NatBackend {
 }
 
 /**
- * Masquerade `addresses` of one attachment. nftables: appends to `batch` (the caller applies
- * it); iptables: applies now. Returns the backend used, for undo.
+ * Masquerade `addresses` of one attachment. nftables: adds the set elements now when the
+ * network's rules are in place, else appends to `batch` (the caller applies it); iptables:
+ * applies now. Returns the backend used, for undo.
  */
 export async function addOutboundNat(
   batch: string[],
@@ -54,6 +57,12 @@ export async function addOutboundNat(
 ): Promise<NatBackend> {
   const backend = natBackend(spec.mechanism);
   if (backend === 'nftables') {
+    // The common ADD: the network's rules are in place, so only its set elements change.
+    try {
+      if (await addMasqueradeDirect(network, attachment, addresses, spec.exceptions)) return backend;
+    } catch (e) {
+      throw platformError(e, `masquerade ${addresses.join(', ')} on network "${network}"`);
+    }
     batch.push(...masqueradeAddCommands(network, attachment, addresses, spec.exceptions));
     return backend;
   }

@@ -4,14 +4,26 @@
  * key and data bytes plus the element's comment. The port forwarding code stores an attachment's hash in the comment
  * of each element it adds, so DEL, CHECK and GC find an attachment's elements this way. Also
  * the byte layout of the concatenated keys it uses (each field padded to 4 bytes, as nf_tables
- * registers hold them), both ways. Read-only.
+ * registers hold them), both ways, and the NEWSETELEM / DELSETELEM messages that add and delete
+ * elements in an nfnl-batch.ts transaction.
  */
 import { createNetlink } from 'netlink/dist/netlink';
 import { parseAttributes } from 'netlink/dist/structs';
 import { formatIp, parseIp } from '../platform/cidr.ts';
 import { NetlinkError } from './errors.ts';
 import { NFPROTO, type NftFamily } from './nfnl.ts';
-import { cString, decodeAttrs, encodeAttrs, ipBytes, ipFromBytes, readErrno, str } from './rtnl-attrs.ts';
+import { NFT_MSG, type NftMessage, NLM_F_CREATE, NLM_F_EXCL } from './nfnl-batch.ts';
+import {
+  type Attr,
+  cString,
+  decodeAttrs,
+  encodeAttrs,
+  ipBytes,
+  ipFromBytes,
+  NLA_F_NESTED,
+  readErrno,
+  str,
+} from './rtnl-attrs.ts';
 
 const NETLINK_NETFILTER = 12;
 const NLMSG_ERROR = 2;
@@ -21,7 +33,7 @@ const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_GETSETELEM = 13;
 const LIST = { TABLE: 1, SET: 2, ELEMENTS: 3 } as const;
 const NFTA_LIST_ELEM = 1;
-const ELEM = { KEY: 1, DATA: 2, USERDATA: 6 } as const;
+const ELEM = { KEY: 1, DATA: 2, FLAGS: 3, USERDATA: 6, KEY_END: 10 } as const;
 const NFTA_DATA_VALUE = 1;
 /** libnftnl's user data TLV type for an element comment (NFTNL_UDATA_SET_ELEM_COMMENT). */
 const UDATA_ELEM_COMMENT = 0;
@@ -33,6 +45,10 @@ export interface SetElement {
   /** The mapped value of a map element (not of a verdict map). */
   data?: Buffer;
   comment?: string;
+  /** NFT_SET_ELEM_* flags (1: the element ends an interval), when not 0. */
+  flags?: number;
+  /** The last key of an interval element that carries its end (NFTA_SET_ELEM_KEY_END). */
+  keyEnd?: Buffer;
 }
 
 function udataComment(userdata: Buffer): string | undefined {
@@ -59,6 +75,11 @@ function decodeElements(list: Buffer): SetElement[] {
     const userdata = attrs.get(ELEM.USERDATA);
     const comment = userdata && udataComment(userdata);
     if (comment) element.comment = comment;
+    const flags = attrs.get(ELEM.FLAGS);
+    if (flags && flags.length >= 4 && flags.readUInt32BE(0)) element.flags = flags.readUInt32BE(0);
+    const keyEnd = attrs.get(ELEM.KEY_END);
+    const end = keyEnd && decodeAttrs(keyEnd).get(NFTA_DATA_VALUE);
+    if (end) element.keyEnd = end;
     out.push(element);
   });
   return out;
@@ -160,6 +181,42 @@ export async function nftGetSetElements(
   } finally {
     socket.close();
   }
+}
+
+/** NFTNL_UDATA_SET_ELEM_COMMENT as libnftnl writes it: type, length, text, NUL. */
+function udataOfComment(comment: string): Buffer {
+  const text = Buffer.from(`${comment}\0`, 'utf8');
+  if (text.length > 255) throw new RangeError(`set element comment too long: ${comment}`);
+  return Buffer.concat([Buffer.from([UDATA_ELEM_COMMENT, text.length]), text]);
+}
+
+/**
+ * One NEWSETELEM / DELSETELEM message for `nftTransaction`, laid out as nft lays out the same
+ * `add element` / `delete element` (nested flags included), so the element is the one nft
+ * would make: the same key and the same comment user data.
+ */
+export function setElementMessage(
+  operation: 'add' | 'delete',
+  family: NftFamily,
+  table: string,
+  set: string,
+  element: { key: Buffer; comment?: string },
+  /** Add: fail with EEXIST when the key is there already (nft's `create element`). */
+  exclusive = false,
+): NftMessage {
+  const attrs: Attr[] = [[ELEM.KEY | NLA_F_NESTED, [[NFTA_DATA_VALUE, element.key]]]];
+  if (element.comment !== undefined) attrs.push([ELEM.USERDATA, udataOfComment(element.comment)]);
+  return {
+    type: operation === 'add' ? NFT_MSG.NEWSETELEM : NFT_MSG.DELSETELEM,
+    flags: operation === 'add' ? NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0) : 0,
+    family,
+    what: `${operation} element ${family} ${table} ${set}`,
+    attrs: [
+      [LIST.TABLE, str(table)],
+      [LIST.SET, str(set)],
+      [LIST.ELEMENTS | NLA_F_NESTED, [[NFTA_LIST_ELEM | NLA_F_NESTED, attrs]]],
+    ],
+  };
 }
 
 /** Fields of a concatenated key or value, in order. */

@@ -2,7 +2,7 @@
  * Existence probes for nftables objects over nfnetlink: "is there a chain X in table T?" in
  * well under a millisecond, without spawning `nft`. DEL uses them to skip cleanup of things a
  * network never had (mac spoof chains, iptables-nft masquerade chains), so the common DEL
- * spawns no more tools than it needs. Read-only; all changes go through nft batches.
+ * spawns no more tools than it needs. Read-only; nfnl-batch.ts writes.
  */
 import { createNetlink } from 'netlink/dist/netlink';
 import { NetlinkError } from './errors.ts';

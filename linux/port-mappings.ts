@@ -12,11 +12,12 @@ import type { AttachmentId } from '../platform/contract.ts';
 import { isPlatformError, PlatformError } from '../platform/errors.ts';
 import { type PlannedForwarding, planForwardings } from '../platform/port-forwarding.ts';
 import type { ForwardedPort, IpFamily, PortMappingOptions, PortMappingSpec } from '../platform/types.ts';
-import { CommandError, platformError } from './errors.ts';
+import { CommandError, hasErrno, platformError } from './errors.ts';
 import { withHostNetlink } from './namespace.ts';
 import { nftChainExists } from './nfnl.ts';
+import { nftTransaction } from './nfnl-batch.ts';
 import { attachmentHash } from './netfilter-names.ts';
-import { isMissingObject, nftBatch, nftPath } from './nft.ts';
+import { nftBatch, nftPath } from './nft.ts';
 import { type PortCondition, parseConditions } from './portmap-conditions.ts';
 import {
   addForwardingsIptables,
@@ -29,7 +30,7 @@ import {
 } from './portmap-iptables.ts';
 import {
   attachmentElements,
-  elementDeleteCommands,
+  elementDeleteMessages,
   forwardingAddCommands,
   mappingElements,
   type OwnedElement,
@@ -175,15 +176,15 @@ async function mayHaveIptables(network: string, attachment: AttachmentId): Promi
  * away meanwhile (a concurrent DEL or GC), so the outcome is the same: they are gone.
  */
 async function deleteElements(network: string, elements: OwnedElement[]): Promise<void> {
-  const commands = elementDeleteCommands(network, elements);
-  if (!commands.length) return;
+  const messages = elementDeleteMessages(network, elements);
+  if (!messages.length) return;
   try {
-    await nftBatch(commands);
+    await nftTransaction(messages);
   } catch (e) {
-    if (!isMissingObject(e)) throw e;
-    for (const command of commands)
-      await nftBatch([command]).catch((inner: unknown) => {
-        if (!isMissingObject(inner)) throw inner;
+    if (!hasErrno(e, 'ENOENT')) throw e;
+    for (const message of messages)
+      await nftTransaction([message]).catch((inner: unknown) => {
+        if (!hasErrno(inner, 'ENOENT')) throw inner;
       });
   }
 }

@@ -22,8 +22,8 @@
  * An ADD is one batch of a fixed number of commands per mapping and lists nothing. DEL, CHECK
  * and GC find an attachment's elements by their comment, reading this network's maps over
  * nfnetlink (nfnl-setelem.ts): key by key when the mappings are known (DEL with runtimeConfig,
- * CHECK), by a dump of the network's maps otherwise; DEL spawns `nft` only when there is
- * something to delete.
+ * CHECK), by a dump of the network's maps otherwise; DEL deletes what it found in one
+ * nfnetlink transaction (nfnl-batch.ts) and spawns no `nft` at all.
  * A host port another container already holds makes the batch fail (EEXIST): a conflict.
  */
 import { canonicalIp } from '../platform/cidr.ts';
@@ -38,7 +38,9 @@ import {
   nftGetSetElements,
   nftSetElements,
   type SetElement,
+  setElementMessage,
 } from './nfnl-setelem.ts';
+import type { NftMessage } from './nfnl-batch.ts';
 import { nftString } from './nft.ts';
 import { nftConditions, type PortCondition } from './portmap-conditions.ts';
 
@@ -147,8 +149,10 @@ export function forwardingAddCommands(
 /** An element of one of our maps or sets, found by its owner comment. */
 export interface OwnedElement {
   set: string;
-  /** The key in nft syntax, for `delete element`. */
+  /** The key in nft syntax, for people and tests. */
   key: string;
+  /** The key as the kernel holds it, for deleting the element over nfnetlink. */
+  keyBytes: Buffer;
   owner: string;
   /** For the DNAT maps: the forwarding the element makes. */
   forwarding?: PlannedForwarding;
@@ -191,13 +195,13 @@ function mapElement(layout: MapLayout, element: SetElement): OwnedElement | unde
     containerPort: Number(value[1]),
   };
   if (layout.hostIp) forwarding.hostIp = key[0]!;
-  return { set: layout.set, key: key.join(' . '), owner: element.comment, forwarding };
+  return { set: layout.set, key: key.join(' . '), keyBytes: element.key, owner: element.comment, forwarding };
 }
 
 function setElement(layout: (typeof SET_LAYOUTS)[number], element: SetElement): OwnedElement | undefined {
   const key = decodeConcat(element.key, layout.key);
   return key && element.comment
-    ? { set: layout.set, key: key.join(' . '), owner: element.comment }
+    ? { set: layout.set, key: key.join(' . '), keyBytes: element.key, owner: element.comment }
     : undefined;
 }
 
@@ -286,8 +290,8 @@ export async function mappingElements(
   return [...owned, ...snat];
 }
 
-/** Batch commands that delete `elements` (found just before, so they exist). */
-export function elementDeleteCommands(network: string, elements: OwnedElement[]): string[] {
-  const t = `inet ${networkTable(network)}`;
-  return elements.map((e) => `delete element ${t} ${e.set} { ${e.key} }`);
+/** nfnetlink messages that delete `elements` (found just before, so they exist). */
+export function elementDeleteMessages(network: string, elements: OwnedElement[]): NftMessage[] {
+  const table = networkTable(network);
+  return elements.map((e) => setElementMessage('delete', 'inet', table, e.set, { key: e.keyBytes }));
 }

@@ -72,7 +72,7 @@ export function cString(b: Buffer): string {
   return b.toString('utf8', 0, end < 0 ? b.length : end);
 }
 
-function writeHostU16(b: Buffer, offset: number, value: number): void {
+export function writeHostU16(b: Buffer, offset: number, value: number): void {
   if (bigEndian) b.writeUInt16BE(value, offset);
   else b.writeUInt16LE(value, offset);
 }

@@ -10,6 +10,7 @@
  */
 import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink';
 import { NetlinkError } from './errors.ts';
+import { enableStrictCheck } from './netlink-strict.ts';
 import {
   type AddressInfo,
   decodeAddress,
@@ -35,6 +36,8 @@ const RTM_NAMES: Record<number, string> = Object.fromEntries(
 
 export class RtnlSocket {
   private closed = false;
+  /** Whether strict checking is on (undefined: not tried yet); see netlink-strict.ts. */
+  private strict: boolean | undefined;
 
   private constructor(private readonly socket: NetlinkSocket) {}
 
@@ -109,13 +112,31 @@ export class RtnlSocket {
 
   // ---- addresses ----------------------------------------------------------------------------
 
-  /** Addresses of one link (the kernel dumps all; a namespace holds a handful of links). */
+  /** Turn on strict checking once, so the kernel applies the filters of dump requests. */
+  private strictCheck(): boolean {
+    this.strict ??= enableStrictCheck(NETLINK_ROUTE, this.socket.address().port);
+    return this.strict;
+  }
+
+  /**
+   * Addresses of one link. With strict checking the kernel dumps only that link's (its cost
+   * does not grow with the veths on the host); without it (kernels before 4.20) it dumps the
+   * whole namespace, and the filter here does the job.
+   */
   async addresses(index: number, family = 0): Promise<AddressInfo[]> {
-    const replies = await this.request(
-      RTM.GETADDR,
-      encodeAddress({ family, prefixLength: 0, index: 0 }),
-      NLM_F.DUMP,
-    );
+    const strict = this.strictCheck();
+    let replies: Buffer[];
+    try {
+      replies = await this.request(
+        RTM.GETADDR,
+        encodeAddress({ family, prefixLength: 0, index: strict ? index : 0 }),
+        NLM_F.DUMP,
+      );
+    } catch (e) {
+      // Strict checking looks the link up first: no such link, no addresses.
+      if (strict && e instanceof NetlinkError && e.code === 'ENODEV') return [];
+      throw e;
+    }
     const out: AddressInfo[] = [];
     for (const reply of replies) {
       const address = decodeAddress(reply);
