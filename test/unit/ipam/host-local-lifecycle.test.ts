@@ -120,6 +120,7 @@ describe('host-local GC and STATUS', () => {
     writeFileSync(join(dataDir, 'ipamnet', 'notes.txt'), 'a\r\neth0');
     expectSilentSuccess(await hostLocal(envFor('GC'), gcConfig(ipam, [])));
     expect(readdirSync(join(dataDir, 'ipamnet')).sort()).toEqual([
+      '.crosscni-owners',
       'last_reserved_ip.0',
       'last_reserved_ip.1',
       'lock',
