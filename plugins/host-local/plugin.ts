@@ -165,6 +165,7 @@ async function gc(ctx: CommandContext): Promise<void> {
       }
       store.releaseAddresses(holder, [ip]);
     }
+    store.releaseOwnerless();
     store.removeDebris();
   });
 }

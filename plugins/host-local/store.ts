@@ -353,6 +353,25 @@ export class DiskStore {
   }
 
   /**
+   * Remove address files that name no owner: what a power cut can leave of a reservation
+   * whose link reached the disk before its data (nothing is fsynced). Under the lock no
+   * writer of either suite is between its create and its write, so an empty file is debris.
+   */
+  releaseOwnerless(): IpAddress[] {
+    const out: IpAddress[] = [];
+    for (const name of this.names()) {
+      const ip = ipOfFileName(name);
+      if (!ip) continue;
+      try {
+        if (readFileSync(join(this.dir, name), 'utf8').trim() === '' && this.unlink(ip)) out.push(ip);
+      } catch {
+        // gone already
+      }
+    }
+    return out;
+  }
+
+  /**
    * Remove temporary files left by killed processes: at once when the process that wrote one
    * is gone (a SIGKILLed ADD between writing and linking its reservation; GC right after must
    * leave nothing), else once older than a minute.

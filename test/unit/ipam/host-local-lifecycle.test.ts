@@ -128,6 +128,14 @@ describe('host-local GC and STATUS', () => {
     ]);
   });
 
+  it('GC removes an empty address file (what a power cut can leave) and keeps the rest', async () => {
+    expectResult(await hostLocal(envFor('ADD', 'keep'), config(ipam)));
+    writeFileSync(join(dataDir, 'ipamnet', '10.20.0.9'), '');
+    writeFileSync(join(dataDir, 'ipamnet', '10.20.0.10'), ' \r\n');
+    expectSilentSuccess(await hostLocal(envFor('GC'), gcConfig(ipam, [['keep', 'eth0']])));
+    expect(Object.keys(files()).sort()).toEqual(['10.20.0.2', 'fd20::2']);
+  });
+
   it('GC without the valid-attachments list is refused (code 7) and releases nothing', async () => {
     expectResult(await hostLocal(envFor('ADD', 'a'), config(ipam)));
     expectError(await hostLocal(envFor('GC'), config(ipam)), 7);
