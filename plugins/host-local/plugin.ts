@@ -39,7 +39,11 @@ function openStore(config: HostLocalConfig, code: number = ErrorCode.IoFailure):
 /** Run `fn` on the network's store under its lock (the lock the reference takes too). */
 async function withStore<T>(store: DiskStore, fn: (store: DiskStore) => T): Promise<T> {
   const platform = await loadPlatform();
-  return platform.withFileLock(store.lockPath, async () => fn(store));
+  try {
+    return await platform.withFileLock(store.lockPath, async () => fn(store));
+  } finally {
+    store.close();
+  }
 }
 
 /** Addresses prevResult lists: where CHECK looks first. */
@@ -106,6 +110,7 @@ async function add(ctx: CommandContext): Promise<Result> {
       store.releaseAddresses(me, reserved);
       throw e;
     }
+    store.saveIndex();
     return taken;
   });
   const result: Result = { cniVersion: ctx.config.cniVersion, ips, routes: config.routes };
@@ -116,7 +121,10 @@ async function add(ctx: CommandContext): Promise<Result> {
 /** Release everything the attachment holds; succeeds when it holds nothing. */
 async function del(ctx: CommandContext): Promise<void> {
   const config = parseHostLocalConfig(ctx);
-  await withStore(openStore(config), (store) => store.release(owner(ctx)));
+  await withStore(openStore(config), (store) => {
+    store.release(owner(ctx));
+    store.saveIndex();
+  });
 }
 
 /** The attachment holds at least one address, whatever it is (the reference's CHECK). */
@@ -157,6 +165,7 @@ async function gc(ctx: CommandContext): Promise<void> {
       }
       store.releaseAddresses(holder, [ip]);
     }
+    store.releaseOwnerless();
     store.removeDebris();
   });
 }

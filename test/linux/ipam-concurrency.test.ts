@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { INDEX_FILE } from '../../plugins/host-local/owner-index.ts';
 import { isRoot, skipReason } from '../support/kernel.ts';
 import {
   ensureOurHostLocal,
@@ -56,7 +57,7 @@ function storeProblems(): string[] {
   const problems: string[] = [];
   for (const name of readdirSync(networkDir())) {
     const path = join(networkDir(), name);
-    if (name === 'lock') continue;
+    if (name === 'lock' || name === INDEX_FILE) continue;
     // A killed process may leave its temporary file; it is not a reservation (GC removes it).
     if (name.startsWith('.tmp-')) continue;
     const text = readFileSync(path, 'latin1');
@@ -74,7 +75,7 @@ function storeProblems(): string[] {
 /** Every name in the network directory that is not an address file. */
 function bookkeeping(): string[] {
   return readdirSync(networkDir())
-    .filter((name) => !isIP(name))
+    .filter((name) => !isIP(name) && name !== INDEX_FILE)
     .sort();
 }
 

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INDEX_FILE } from '../../../plugins/host-local/owner-index.ts';
 import { distBin, repoRoot } from '../../support/plugin-exec.ts';
 
 export const OUR_HOST_LOCAL = join(distBin, 'host-local');
@@ -155,6 +156,9 @@ export function treeOf(dir: string, prefix = ''): Record<string, string> {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
     a.name.localeCompare(b.name),
   )) {
+    // crosscni's owner index is a cache the reference neither writes nor reads: the one
+    // deliberate difference between the two suites' stores.
+    if (entry.name === INDEX_FILE) continue;
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) Object.assign(out, treeOf(join(dir, entry.name), rel), { [`${rel}/`]: '<dir>' });
     else out[rel] = readFileSync(join(dir, entry.name)).toString('latin1');

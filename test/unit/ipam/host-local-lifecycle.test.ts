@@ -120,11 +120,20 @@ describe('host-local GC and STATUS', () => {
     writeFileSync(join(dataDir, 'ipamnet', 'notes.txt'), 'a\r\neth0');
     expectSilentSuccess(await hostLocal(envFor('GC'), gcConfig(ipam, [])));
     expect(readdirSync(join(dataDir, 'ipamnet')).sort()).toEqual([
+      '.crosscni-owners',
       'last_reserved_ip.0',
       'last_reserved_ip.1',
       'lock',
       'notes.txt',
     ]);
+  });
+
+  it('GC removes an empty address file (what a power cut can leave) and keeps the rest', async () => {
+    expectResult(await hostLocal(envFor('ADD', 'keep'), config(ipam)));
+    writeFileSync(join(dataDir, 'ipamnet', '10.20.0.9'), '');
+    writeFileSync(join(dataDir, 'ipamnet', '10.20.0.10'), ' \r\n');
+    expectSilentSuccess(await hostLocal(envFor('GC'), gcConfig(ipam, [['keep', 'eth0']])));
+    expect(Object.keys(files()).sort()).toEqual(['10.20.0.2', 'fd20::2']);
   });
 
   it('GC without the valid-attachments list is refused (code 7) and releases nothing', async () => {

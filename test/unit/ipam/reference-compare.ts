@@ -19,6 +19,7 @@ import {
   REFERENCE_HOST_LOCAL,
   treeOf,
 } from './host-local-exec.ts';
+import { INDEX_FILE } from '../../../plugins/host-local/owner-index.ts';
 import type { TempDirs } from './ipam-fixture.ts';
 
 /**
@@ -103,6 +104,7 @@ export function compare(
 export function modesOf(dir: string, prefix = ''): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === INDEX_FILE) continue; // crosscni's cache; see treeOf
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     out[rel] = (statSync(join(dir, entry.name)).mode & 0o7777).toString(8);
     if (entry.isDirectory()) Object.assign(out, modesOf(join(dir, entry.name), rel));
