@@ -18,9 +18,12 @@ export const MAGIC = 'CNA1';
 export const MAX_TYPE_BYTES = 255;
 /** Linux caps one exec's arguments and environment together at a quarter of the stack limit, 2 MiB by default. */
 export const MAX_ENV_BYTES = 2 * 1024 * 1024;
-/** The shim reads one byte past the SDK's limit, as a plugin's own stdin reader does, so the SDK reports the same error. */
-export const MAX_STDIN_BYTES = MAX_INPUT_BYTES_PLUS_ONE;
-export const MAX_REQUEST_BYTES = MAGIC.length + 12 + MAX_TYPE_BYTES + MAX_ENV_BYTES + MAX_STDIN_BYTES;
+/**
+ * The shim reads stdin as a plugin's own reader does (plugins/sdk/main.ts): 64 KiB at a time
+ * until it has more than the SDK's limit, so the SDK reports the same error for too much.
+ */
+export const STDIN_READ_BYTES = 65536;
+export const MAX_STDIN_BYTES = MAX_INPUT_BYTES_PLUS_ONE + STDIN_READ_BYTES - 1;
 
 export const ResponseKind = {
   Answer: 0,

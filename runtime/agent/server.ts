@@ -235,7 +235,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<RunningAge
     });
   }
 
-  const server = createServer(onConnection);
+  // The shim half-closes after its request (shutdown SHUT_WR); the answer still has to go back.
+  const server = createServer({ allowHalfOpen: true }, onConnection);
   server.on('error', (e) => log(`crosscni agent: socket error: ${e.message}`));
   // Listen on a private name, make it root-only, then rename it into place: the socket never
   // exists at its public path with looser permissions.

@@ -9,7 +9,8 @@
  * (plugins/attachment/ipam-client.ts reads the first 256 bytes) and run it in-process.
  */
 import { BUILD_MARKER } from '../../plugins/attachment/ipam-client.ts';
-import { MAX_STDIN_BYTES } from './protocol.ts';
+import { MAX_INPUT_BYTES_PLUS_ONE } from '../../plugins/sdk/limits.ts';
+import { STDIN_READ_BYTES } from './protocol.ts';
 import { DEFAULT_SOCKET_PATH } from './server.ts';
 
 /** The environment variable naming another agent socket (tests, a second agent). */
@@ -29,7 +30,7 @@ export function shimScript(fallbackDir: string): string {
 # Written by \`crosscni install --agent\`; builtins only, so it costs ~2 ms of CPU.
 my $fallback_dir = ${perlString(fallbackDir)};
 my $socket_path = $ENV{${SOCKET_ENV}} || '${DEFAULT_SOCKET_PATH}';
-my $max_stdin = ${MAX_STDIN_BYTES};
+my $max_stdin = ${MAX_INPUT_BYTES_PLUS_ONE};
 my ($type) = $0 =~ m{([^/]+)\\z};
 my $fallback = "$fallback_dir/$type";
 my $in;
@@ -76,7 +77,7 @@ connect($s, pack('S Z108', 1, $socket_path)) or run_plugin();
 
 $in = '';
 while (length($in) < $max_stdin) {
-  my $n = sysread(STDIN, $in, $max_stdin - length($in), length($in));
+  my $n = sysread(STDIN, $in, ${STDIN_READ_BYTES}, length($in));
   last unless $n;
 }
 my $env = join('', map { "$_=$ENV{$_}\\0" } keys %ENV);
@@ -93,7 +94,8 @@ shutdown($s, 1);
 
 my $answer = '';
 while (1) { my $n = sysread($s, $answer, 65536, length $answer); last unless $n; }
-my ($magic, $kind, $code, $out, $err) = unpack('a4 N N N/a* N/a*', $answer);
+# unpack dies on a truncated answer; eval turns that into the error below.
+my ($magic, $kind, $code, $out, $err) = eval { unpack('a4 N N N/a* N/a*', $answer) };
 if (!defined $err || $magic ne 'CNA1' || length($answer) != 20 + length($out) + length($err)) {
   fail(11, "crosscni agent stopped before answering $type " . ($ENV{CNI_COMMAND} // ''),
     "the call reached the agent at $socket_path, which may have done part of it before it stopped; " .
