@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { withFileLock } from '../../linux/file-lock.ts';
 import { networkTable } from '../../linux/netfilter-names.ts';
 import { SOCKET_ENV } from '../../runtime/agent/shim.ts';
 import { CniRuntime } from '../../runtime/cni-runtime.ts';
@@ -367,6 +368,46 @@ describe.skipIf(!isRoot)('exec shim fallback', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('an agent killed in the middle of an ADD gives a CNI error, and nothing runs the ADD again', async () => {
+    const net = network(4);
+    const ns = scratch!.namespace('agk');
+    mkdirSync(join(root, 'run-kill'), { mode: 0o700 });
+    const socket = join(root, 'run-kill', 'agent.sock');
+    const victim = await startAgentProcess(socket);
+    scratch!.onCleanup(() => victim.kill('SIGKILL'));
+    const lock = join(net.dataDir, net.name, 'lock');
+    const conf = JSON.stringify({ ...net.conflist.plugins[0]!.raw, cniVersion: '1.0.0', name: net.name });
+    // Holding host-local's lock keeps the agent's ADD waiting inside the call.
+    let answer: Answer | undefined;
+    await withFileLock(lock, async () => {
+      const pending = execFile(
+        join(fallbackBin, 'bridge'),
+        {
+          CNI_COMMAND: 'ADD',
+          CNI_CONTAINERID: 'killed',
+          CNI_NETNS: ns.path,
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: fallbackBin,
+          [SOCKET_ENV]: socket,
+        },
+        conf,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      victim.kill('SIGKILL');
+      answer = await pending;
+    });
+    expect(answer!.exitCode).toBe(1);
+    expect(JSON.parse(answer!.stdout)).toMatchObject({
+      cniVersion: '1.0.0',
+      code: 11,
+      msg: 'crosscni agent stopped before answering bridge ADD',
+    });
+    // A fallback would have run the ADD with the lock free by now.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(reservations(net)).toEqual([]);
+    expect(ipJson<IpAddrInfo[]>(['addr', 'show'], ns.name).map((l) => l.ifname)).toEqual(['lo']);
   });
 
   it('the agent socket is root-only in a root-only directory', () => {
