@@ -4,31 +4,16 @@
  * code (and VERSION, which needs no platform, loads neither).
  *
  * The choice comes from the environment of the invocation being served, never from
- * process.env while one is: a resident agent serves many invocations in one process, each with
- * its own environment (plugins/sdk/skel.ts wraps every invocation in
- * `withInvocationEnvironment`). Outside an invocation (tests, the demo) process.env is used.
+ * process.env while one is (invocation-environment.ts): a resident agent serves many
+ * invocations in one process, each with its own environment.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Platform } from './contract.ts';
+import { currentEnvironment, type Environment } from './invocation-environment.ts';
 
 export type PlatformChoice = 'linux' | 'windows';
 
-type Environment = Readonly<Record<string, string | undefined>>;
-
-const invocationEnvironment = new AsyncLocalStorage<Environment>();
-
 /** Platforms made so far, by choice and the environment settings that shaped them. */
 const cached = new Map<string, Platform>();
-
-/** Run `fn` with `env` as the environment every platform choice inside it reads. */
-export function withInvocationEnvironment<T>(env: Environment, fn: () => T): T {
-  return invocationEnvironment.run(env, fn);
-}
-
-/** The environment of the invocation being served, or process.env outside one. */
-export function currentEnvironment(): Environment {
-  return invocationEnvironment.getStore() ?? process.env;
-}
 
 /**
  * The platform for `choice`, default from `CROSSCNI_PLATFORM` or the OS. Tests choose

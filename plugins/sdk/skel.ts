@@ -13,7 +13,7 @@ import { CniError, ErrorCode, toCniError } from './errors.ts';
 import type { JsonObject } from './input.ts';
 import type { Result } from './result.ts';
 import { CURRENT_VERSION, isSupportedVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version.ts';
-import { withInvocationEnvironment } from '../../platform/select.ts';
+import { withInvocationEnvironment } from '../../platform/invocation-environment.ts';
 
 export interface CommandContext extends Invocation {
   config: NetConf;
