@@ -6,7 +6,7 @@
  * A supervisor (systemd, a DaemonSet) restarts it. Its own lines go to stderr, never stdout.
  */
 import { join } from 'node:path';
-import type { CliIo } from '../cli-options.ts';
+import { CliError, type CliIo } from '../cli-options.ts';
 import { NODE_DIR } from '../install-agent.ts';
 import { AGENT_PLUGINS } from './plugin-registry.ts';
 import { DEFAULT_SOCKET_PATH, preloadPlugins, startAgent } from './server.ts';
@@ -27,7 +27,12 @@ export async function runAgent({ socketPath = DEFAULT_SOCKET_PATH, io }: AgentPr
   const stopped = new Promise<number>((resolve) => {
     stop = resolve;
   });
-  const agent = await startAgent({ socketPath, log, onFatal: () => stop(FATAL_STATUS) });
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    agent = await startAgent({ socketPath, log, onFatal: () => stop(FATAL_STATUS) });
+  } catch (e) {
+    throw new CliError(`crosscni agent: cannot serve on ${socketPath}: ${(e as Error).message}`);
+  }
   process.on('uncaughtException', (e) => {
     log(`crosscni agent: uncaught error, stopping: ${e.stack ?? e}`);
     stop(FATAL_STATUS);
