@@ -121,6 +121,27 @@ describe.skipIf(!isRoot)('agent server behind the shim', () => {
     expect(JSON.parse(answer.stdout).supportedVersions).toContain('1.1.0');
   });
 
+  it('beyond its in-flight limit the agent declines and the shim runs the Node plugin', async () => {
+    await agent!.close();
+    // One call at a time; "bridge" is served by a stand-in that answers ADD with 10.0.0.2.
+    agent = await startAgent({
+      socketPath: join(dir, 'run', 'agent.sock'),
+      plugins: { hang: async () => hang, bridge: async () => ok },
+      requestTimeoutMs: 2_000,
+      maxInFlight: 1,
+      log: (line) => logged.push(line),
+    });
+    const stuck = call('hang', 'ADD');
+    while (agent.inFlight() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The real bridge (the fallback) finds no namespace at /run/netns/x.
+    const declined = await call('bridge', 'ADD');
+    expect(declined.exitCode).toBe(1);
+    expect(JSON.parse(declined.stdout)).toMatchObject({ code: 3 });
+    expect(declined.stdout).toContain('/run/netns/x');
+    // The watchdog ends the first call's wait; the shim process exits with it.
+    expect(JSON.parse((await stuck).stdout)).toMatchObject({ code: 11 });
+  });
+
   it('a malformed request gets an error answer and the agent keeps serving', async () => {
     const reply = await new Promise<Buffer>((resolve, reject) => {
       const conn = createConnection(join(dir, 'run', 'agent.sock'));
