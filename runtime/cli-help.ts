@@ -15,8 +15,9 @@ export const USAGE = `Usage:
   crosscni version NETWORK              the CNI versions each plugin of NETWORK supports
   crosscni plugins [BIN-DIR] [--json]   the plugins in BIN-DIR (default: this program's directory)
   crosscni demo                         attach a new namespace to a built-in network and ping it (root)
-  crosscni install [--bin-dir DIR] [--conf-dir DIR] [--conflist FILE] [--force]
+  crosscni install [--bin-dir DIR] [--conf-dir DIR] [--conflist FILE] [--force] [--agent]
                                         copy this program's plugins (and a conflist) into place, atomically
+  crosscni agent   [--socket PATH]      serve plugin calls from the exec shims (install --agent), as root
   crosscni doctor  [--json] [--bin-dir DIR] [--conf-dir DIR] [--data-dir DIR] [--cache-dir DIR]
                                         check the host and list what dead containers left behind`;
 
@@ -36,6 +37,10 @@ Options:
   --conf-dir DIR        install, doctor: conflist directory (default ${DEFAULT_NETCONF_PATH})
   --conflist FILE       install: also install this network configuration into the conf dir
   --force               install: replace files crosscni did not write (e.g. the Go reference plugins)
+  --agent               install: exec shims in DIR that call the resident agent, the Node plugins in
+                        DIR/crosscni-node/ (run when no agent listens); see docs/agent.md
+  --socket PATH         agent: the unix socket (default /run/crosscni/agent.sock; the shims read
+                        CROSSCNI_AGENT_SOCKET)
   --data-dir DIR        doctor: host-local's dataDir (default /var/lib/cni/networks)
   -h, --help            this text
 

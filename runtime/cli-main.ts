@@ -81,8 +81,20 @@ async function dispatch(cli: CliProcess, line: CommandLine, state: { version: st
       confDir: line.confDir ?? DEFAULT_NETCONF_PATH,
       conflist: line.conflist,
       force: line.force === true,
+      agent: line.agent === true,
     });
     io.stdout(formatInstallReport(report));
+    if (line.agent) {
+      const { agentInstallHint } = await import('./agent/run-agent.ts');
+      io.stdout(agentInstallHint(line.binDir ?? DEFAULT_CNI_PATH));
+    }
+    return;
+  }
+  if (line.command === 'agent') {
+    operands(line, []);
+    const { runAgent } = await import('./agent/run-agent.ts');
+    const status = await runAgent({ socketPath: line.socket, io });
+    if (status !== 0) throw new CliError('crosscni agent: stopped after a fatal error', status);
     return;
   }
   if (line.command === 'doctor') {

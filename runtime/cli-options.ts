@@ -25,6 +25,7 @@ export const COMMANDS = [
   'demo',
   'install',
   'doctor',
+  'agent',
   'help',
 ] as const;
 export type CliCommand = (typeof COMMANDS)[number];
@@ -77,6 +78,10 @@ export interface CommandLine {
   conflist?: string;
   /** install --force: replace files crosscni did not write. */
   force?: boolean;
+  /** install --agent: the agent layout (exec shims, Node executables in crosscni-node/). */
+  agent?: boolean;
+  /** agent --socket PATH */
+  socket?: string;
 }
 
 function parseValid(value: string): AttachmentId {
@@ -131,6 +136,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case '--force':
         line.force = true;
+        break;
+      case '--agent':
+        line.agent = true;
+        break;
+      case '--socket':
+        line.socket = value();
         break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);

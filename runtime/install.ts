@@ -6,22 +6,13 @@
  * (the Go reference's `bridge`, a hand-edited conflist) is never replaced without `force`; the
  * whole install is planned first, so a refusal leaves every file as it was.
  */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { BUILD_MARKER } from '../plugins/attachment/ipam-client.ts';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { BUNDLE_DIR } from '../plugins/sdk/bundle-loader.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { CliError } from './cli-options.ts';
-import { loadNetworkListFile, loadSingleConfigFile } from './load-config.ts';
+import { planAgentLayout } from './install-agent.ts';
+import { hasBundleMarker, type PlannedFile, planConflist } from './install-plan.ts';
 import { manifestPath, readManifest, sha256, writeManifest } from './install-manifest.ts';
 
 /** The directory ci/build.mjs puts the native addons in, next to the executables that load them. */
@@ -34,6 +25,12 @@ export interface InstallOptions {
   confDir: string;
   conflist?: string;
   force: boolean;
+  /**
+   * Install the agent layout (docs/agent.md): the whole source directory as it is in
+   * `<binDir>/crosscni-node/`, and a perl exec shim `<binDir>/<type>` per plugin that talks to
+   * the resident agent and falls back to `crosscni-node/<type>`.
+   */
+  agent?: boolean;
 }
 
 export type InstallAction = 'installed' | 'updated' | 'replaced' | 'unchanged' | 'skipped';
@@ -43,27 +40,6 @@ export interface InstalledFile {
   action: InstallAction;
   /** For skipped files: why. */
   reason?: string;
-}
-
-/** 'bundle': a full plugin bundle or its code cache in crosscni-bundles/, loaded by the plugin executable. */
-type FileKind = 'plugin' | 'addon' | 'bundle' | 'conflist';
-
-interface PlannedFile {
-  source: string;
-  target: string;
-  kind: FileKind;
-  data: Buffer;
-}
-
-function hasBundleMarker(file: string): boolean {
-  const head = Buffer.alloc(256);
-  const fd = openSync(file, 'r');
-  try {
-    const n = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).toString('latin1').includes(BUILD_MARKER);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function plan(options: InstallOptions, skipped: InstalledFile[]): PlannedFile[] {
@@ -108,26 +84,14 @@ function plan(options: InstallOptions, skipped: InstalledFile[]): PlannedFile[] 
   return planned;
 }
 
-function planConflist(file: string, confDir: string): PlannedFile {
-  // A conflist the runtime cannot load would make the node NotReady: refuse it before copying.
-  try {
-    if (file.endsWith('.conflist')) loadNetworkListFile(file);
-    else loadSingleConfigFile(file);
-  } catch (e) {
-    throw new CliError(
-      `crosscni install: ${file} is not a loadable network configuration: ${(e as Error).message}`,
-    );
-  }
-  return { source: file, target: join(confDir, basename(file)), kind: 'conflist', data: readFileSync(file) };
-}
-
 /** Whether the existing `target` is crosscni's to replace (the bytes differ from `file.data`). */
 function isOurs(file: PlannedFile, recorded: Map<string, string>): boolean {
   if (file.kind === 'plugin' && hasBundleMarker(file.target)) return true;
   return recorded.get(file.target) === sha256(readFileSync(file.target));
 }
 
-function modeFor(kind: FileKind): number {
+function modeFor({ kind, mode }: PlannedFile): number {
+  if (mode !== undefined) return mode;
   // Conflists and bundles are read, never executed.
   return kind === 'conflist' || kind === 'bundle' ? 0o644 : 0o755;
 }
@@ -136,7 +100,7 @@ export function install(options: InstallOptions): InstalledFile[] {
   const binDir = resolve(options.binDir);
   const resolved = { ...options, binDir, confDir: resolve(options.confDir) };
   const report: InstalledFile[] = [];
-  const files = plan(resolved, report);
+  const files = options.agent ? planAgentLayout(resolved) : plan(resolved, report);
   const recorded = readManifest(binDir);
   const actions = files.map((file): InstallAction => {
     if (!existsSync(file.target)) return 'installed';
@@ -159,7 +123,7 @@ export function install(options: InstallOptions): InstalledFile[] {
       if (existsSync(file.target) && !statSync(file.target).isFile()) {
         throw new CliError(`crosscni install: ${file.target} exists and is not a file; remove it first`);
       }
-      writeFileAtomic(file.target, file.data, modeFor(file.kind));
+      writeFileAtomic(file.target, file.data, modeFor(file));
     }
     recorded.set(file.target, sha256(file.data));
     report.push({ path: file.target, action });

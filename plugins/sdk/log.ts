@@ -49,14 +49,19 @@ export interface InvocationRecord {
   msg?: string;
 }
 
-export function logInvocation(settings: LogSettings | undefined, record: InvocationRecord): void {
+/** `writeStderr` receives the line when no log file is set: the invocation's stderr. */
+export function logInvocation(
+  settings: LogSettings | undefined,
+  record: InvocationRecord,
+  writeStderr: (text: string) => void = (text) => process.stderr.write(text),
+): void {
   if (!settings) return;
   const level: LogLevel = record.exitCode === 0 ? 'info' : 'error';
   if (LEVELS[level] > LEVELS[settings.level]) return;
   const line = `${JSON.stringify({ time: new Date().toISOString(), level, ...record })}\n`;
   try {
     if (!settings.file) {
-      process.stderr.write(line);
+      writeStderr(line);
       return;
     }
     try {

@@ -13,6 +13,7 @@ import { CniError, ErrorCode, toCniError } from './errors.ts';
 import type { JsonObject } from './input.ts';
 import type { Result } from './result.ts';
 import { CURRENT_VERSION, isSupportedVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version.ts';
+import { withInvocationEnvironment } from '../../platform/invocation-environment.ts';
 
 export interface CommandContext extends Invocation {
   config: NetConf;
@@ -74,15 +75,29 @@ export function versionAnswer(stdin: Uint8Array): PluginOutput {
   return answer({ cniVersion: requested, supportedVersions: SUPPORTED_VERSIONS });
 }
 
-/** Run one invocation. `loadPlugin` is called only for commands that need the plugin. */
+export interface InvokeOptions {
+  /**
+   * Where this invocation's diagnostics (the operational log when it goes to stderr) are
+   * written; default the process's stderr. A resident agent passes one per request, so each
+   * invocation's stderr reaches its own caller.
+   */
+  stderr?: (text: string) => void;
+}
+
+/**
+ * Run one invocation. `loadPlugin` is called only for commands that need the plugin. Everything
+ * inside reads `env`, never process.env: platform choices go through the invocation's
+ * environment (platform/select.ts), so concurrent invocations in one process stay apart.
+ */
 export async function invokePlugin(
   loadPlugin: () => Promise<CniPlugin>,
   env: Environment,
   stdin: Uint8Array,
+  options: InvokeOptions = {},
 ): Promise<PluginOutput> {
   const started = performance.now();
   const seen: Seen = {};
-  const output = await runCommand(loadPlugin, env, stdin, seen);
+  const output = await withInvocationEnvironment(env, () => runCommand(loadPlugin, env, stdin, seen));
   const wantsLog = env.CROSSCNI_LOG_FILE || env.CROSSCNI_LOG_LEVEL || seen.doc?.logFile || seen.doc?.logLevel;
   if (seen.command && seen.command !== 'VERSION' && wantsLog) {
     const { logInvocation, logSettings } = await import('./log.ts');
@@ -90,18 +105,22 @@ export async function invokePlugin(
     if (settings) {
       const error =
         output.exitCode !== 0 ? (JSON.parse(output.stdout) as { code?: number; msg?: string }) : {};
-      logInvocation(settings, {
-        plugin: typeof seen.doc?.type === 'string' ? seen.doc.type : undefined,
-        command: seen.command,
-        containerId: env.CNI_CONTAINERID,
-        network: typeof seen.doc?.name === 'string' ? seen.doc.name : undefined,
-        ifname: env.CNI_IFNAME,
-        netns: env.CNI_NETNS,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        exitCode: output.exitCode,
-        code: error.code,
-        msg: error.msg,
-      });
+      logInvocation(
+        settings,
+        {
+          plugin: typeof seen.doc?.type === 'string' ? seen.doc.type : undefined,
+          command: seen.command,
+          containerId: env.CNI_CONTAINERID,
+          network: typeof seen.doc?.name === 'string' ? seen.doc.name : undefined,
+          ifname: env.CNI_IFNAME,
+          netns: env.CNI_NETNS,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          exitCode: output.exitCode,
+          code: error.code,
+          msg: error.msg,
+        },
+        options.stderr,
+      );
     }
   }
   return output;

@@ -44,6 +44,9 @@ export async function callPlugin(
     CNI_IFNAME: 'eth0',
     CNI_PATH: distBin,
     CNI_ARGS: call.args ?? 'IgnoreUnknown=1',
+    // The invocation's environment chooses the platform (platform/select.ts), not process.env.
+    CROSSCNI_PLATFORM: process.env.CROSSCNI_PLATFORM,
+    CROSSCNI_HCN_LIBRARY: process.env.CROSSCNI_HCN_LIBRARY,
   };
   const out = await invokePlugin(async () => plugin, env, Buffer.from(JSON.stringify(config)));
   return {

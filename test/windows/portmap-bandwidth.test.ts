@@ -177,6 +177,9 @@ async function run(plugin: CniPlugin, command: string, namespace: string, config
     CNI_NETNS: namespace,
     CNI_IFNAME: 'eth0',
     CNI_PATH: lockDir,
+    // The invocation's environment chooses the platform (platform/select.ts), not process.env.
+    CROSSCNI_PLATFORM: process.env.CROSSCNI_PLATFORM,
+    CROSSCNI_HCN_LIBRARY: process.env.CROSSCNI_HCN_LIBRARY,
   };
   const out = await invokePlugin(async () => plugin, env, Buffer.from(JSON.stringify(config)));
   return {

@@ -88,7 +88,9 @@ const driver: ScenarioDriver = {
   async invoke(type, env, config) {
     const load = PLUGINS[type];
     if (!load) throw new Error(`the Windows scenario runner has no plugin ${type}`);
-    return invokePlugin(load, env, Buffer.from(JSON.stringify(config)));
+    // The invocation's environment chooses the platform (platform/select.ts), not process.env.
+    const windows = { ...env, CROSSCNI_PLATFORM: 'windows', CROSSCNI_HCN_LIBRARY: emu.path };
+    return invokePlugin(load, windows, Buffer.from(JSON.stringify(config)));
   },
   async createNamespace(name) {
     return (await loadPlatform()).createNamespace(name);
