@@ -86,7 +86,10 @@ async function addAltName(host: RtnlSocket, index: number, name: string): Promis
     if (!hasErrno(e, 'EEXIST')) throw e;
   }
   const holder = await linkByAltName(host, name);
-  if (holder && holder.index !== index)
+  // Already this link's: a concurrent ADD (the first ADDs on a new bridge race to mark it and to
+  // migrate the same veths) got there first.
+  if (holder?.index === index) return true;
+  if (holder)
     await host
       .request(RTM_DELLINKPROP, encodeLink({ index: holder.index }, altNameAttrs(name)))
       .catch((e: unknown) => {

@@ -77,6 +77,38 @@ describe.skipIf(!isRoot)(`host veth tags (${skipReason})`, () => {
     expect(linkExists(oldVeth)).toBe(false);
   });
 
+  it('concurrent first ADDs on an unmarked bridge race to migrate and mark it, and all succeed', async () => {
+    const fx = linuxFixture('10.216');
+    const spec = networkSpec(fx, { subnets: [{ cidr: '10.216.0.0/24' }], hostAddresses: ['10.216.0.1/24'] });
+    const network = await platform.ensureNetwork(spec);
+    const old = endpointSpec(fx, fx.namespace(), {
+      containerId: 'old',
+      addresses: [{ cidr: '10.216.0.6/24' }],
+    });
+    const oldVeth = (await platform.createEndpoint(network, old)).host!.name;
+    const oldAttachment = { containerId: 'old', ifname: 'eth0' };
+    sh('ip', [
+      'link',
+      'property',
+      'del',
+      'dev',
+      oldVeth,
+      'altname',
+      hostPortAltName(fx.network, oldAttachment),
+    ]);
+    sh('ip', ['link', 'property', 'del', 'dev', fx.bridge, 'altname', bridgeMarkerAltName(fx.network)]);
+
+    const specs = [10, 11, 12, 13].map((host) =>
+      endpointSpec(fx, fx.namespace(), {
+        containerId: `racer${host}`,
+        addresses: [{ cidr: `10.216.0.${host}/24` }],
+      }),
+    );
+    await Promise.all(specs.map((s) => platform.createEndpoint(network, s)));
+    expect(link(oldVeth).altnames).toEqual([hostPortAltName(fx.network, oldAttachment)]);
+    expect(link(fx.bridge).altnames).toEqual([bridgeMarkerAltName(fx.network)]);
+  });
+
   it('a leftover veth of the same attachment gives its altname up to the new one', async () => {
     const fx = linuxFixture('10.216');
     const network = await platform.ensureNetwork(

@@ -244,7 +244,7 @@ export interface Leftovers {
   containerInterfaces: string[];
   /** Address files in the IPAM store (one per reserved address). */
   reservations: string[];
-  /** Anything else in the store but lock, last_reserved_ip.N and the .crosscni index dir. */
+  /** Anything else in the store but lock, last_reserved_ip.N, host-local's owner index (.crosscni-owners) and the old .crosscni index dir. */
   storeDebris: string[];
   /** Entries of the .crosscni index. */
   indexEntries: string[];
@@ -273,7 +273,7 @@ export function storeFiles(net: BridgeNetwork): {
   const debris: string[] = [];
   for (const name of list(dir)) {
     if (isIP(name)) reservations.push(name);
-    else if (name !== 'lock' && name !== '.crosscni' && !/^last_reserved_ip\.\d+$/.test(name))
+    else if (name !== 'lock' && name !== '.crosscni' && name !== '.crosscni-owners' && !/^last_reserved_ip\.\d+$/.test(name))
       debris.push(name);
   }
   const index = list(join(dir, '.crosscni'));
