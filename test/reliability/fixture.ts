@@ -273,7 +273,12 @@ export function storeFiles(net: BridgeNetwork): {
   const debris: string[] = [];
   for (const name of list(dir)) {
     if (isIP(name)) reservations.push(name);
-    else if (name !== 'lock' && name !== '.crosscni' && name !== '.crosscni-owners' && !/^last_reserved_ip\.\d+$/.test(name))
+    else if (
+      name !== 'lock' &&
+      name !== '.crosscni' &&
+      name !== '.crosscni-owners' &&
+      !/^last_reserved_ip\.\d+$/.test(name)
+    )
       debris.push(name);
   }
   const index = list(join(dir, '.crosscni'));
