@@ -14,48 +14,36 @@
  * has its altname": the first ADD on a bridge that lacks it gives altnames to the veths tagged
  * before (by an older crosscni), once, then sets the marker. Without the marker (no altname
  * support, the bridge gone) DEL lists the host's links and matches aliases, as before.
+ *
+ * GC goes by the tag too: it lists the network's bridge's ports and deletes the veths tagged
+ * for this network whose attachment is not valid. (The tag's text: host-port-tag-names.ts.)
  */
 import type { AttachmentId } from '../platform/contract.ts';
 import { hasErrno, platformError } from './errors.ts';
+import {
+  altNameOfAlias,
+  bridgeMarkerAltName,
+  hostPortAlias,
+  hostPortAltName,
+  hostPortNetworkKey,
+  parseHostPortAlias,
+} from './host-port-tag-names.ts';
 import { withHostNetlink } from './namespace.ts';
-import { attachmentHash, networkTable } from './netfilter-names.ts';
+import { attachmentHash } from './netfilter-names.ts';
 import type { RtnlSocket } from './rtnl.ts';
 import { type Attr, cString, decodeAttrs, NLA_F_NESTED, str, u32 } from './rtnl-attrs.ts';
 import { decodeLink, encodeLink, type LinkInfo } from './rtnl-codec.ts';
 import { IFLA, NLM_F, RTM } from './rtnl-constants.ts';
+
+export { bridgeMarkerAltName, hostPortAlias, hostPortAltName } from './host-port-tag-names.ts';
 
 const IFLA_IFALIAS = 20;
 const IFLA_PROP_LIST = 52;
 const IFLA_ALT_IFNAME = 53;
 const RTM_NEWLINKPROP = 108;
 const RTM_DELLINKPROP = 109;
-const ALIAS_PREFIX = 'crosscni-endpoint';
 /** Errors that mean "this kernel has no alternative names" (before 5.5). */
 const NO_ALTNAMES = ['EOPNOTSUPP', 'EINVAL', 'ENOTSUP', 'ERANGE'];
-
-function networkKey(network: string): string {
-  return networkTable(network).slice('crosscni_'.length);
-}
-
-export function hostPortAlias(network: string, attachment: AttachmentId): string {
-  return `${ALIAS_PREFIX} ${networkKey(network)} ${attachmentHash(attachment.containerId, attachment.ifname)}`;
-}
-
-/** The altname of a tagged host veth (38 bytes: altnames may have up to 127). */
-export function hostPortAltName(network: string, attachment: AttachmentId): string {
-  return `crosscni-${networkKey(network)}-${attachmentHash(attachment.containerId, attachment.ifname)}`;
-}
-
-/** The altname of a network's bridge once every tagged veth on it has its altname. */
-export function bridgeMarkerAltName(network: string): string {
-  return `crosscni-tags-${networkKey(network)}`;
-}
-
-/** The altname an alias tag stands for, or undefined when it is not one of ours. */
-function altNameOfAlias(alias: string): string | undefined {
-  const m = /^crosscni-endpoint ([0-9a-f]{12}) ([0-9a-f]{16})$/.exec(alias);
-  return m ? `crosscni-${m[1]}-${m[2]}` : undefined;
-}
 
 function altNameAttrs(name: string): Attr[] {
   return [[IFLA_PROP_LIST | NLA_F_NESTED, [[IFLA_ALT_IFNAME, str(name)]]]];
@@ -117,6 +105,30 @@ export async function tagHostPort(
   }
 }
 
+/** A port of a bridge and the alias tag it carries. */
+interface TaggedPort {
+  link: LinkInfo;
+  alias: string;
+}
+
+/** The veths enslaved to `bridge` that carry an alias tag of crosscni's (of any network). */
+async function taggedPortsOf(host: RtnlSocket, bridge: LinkInfo): Promise<TaggedPort[]> {
+  const ports: TaggedPort[] = [];
+  for (const reply of await host.request(
+    RTM.GETLINK,
+    // The kernel filters by master under strict checking; the check below covers older ones.
+    encodeLink({}, [[IFLA.MASTER, u32(bridge.index)]]),
+    NLM_F.DUMP,
+  )) {
+    const raw = decodeAttrs(reply.subarray(16)).get(IFLA_IFALIAS);
+    const alias = raw && cString(raw);
+    if (!alias || !parseHostPortAlias(alias)) continue;
+    const link = decodeLink(reply);
+    if (link.master === bridge.index && link.kind === 'veth') ports.push({ link, alias });
+  }
+  return ports;
+}
+
 /**
  * Make sure the bridge carries the marker: if it does not, give every veth on it that has an
  * alias tag but no altname its altname (veths tagged by an older crosscni), then set it. One
@@ -127,18 +139,8 @@ export async function markBridgeTagged(host: RtnlSocket, bridge: LinkInfo, netwo
   try {
     // On another link (the network's bridge was renamed), the marker moves here after migrating.
     if ((await linkByAltName(host, marker))?.index === bridge.index) return;
-    for (const reply of await host.request(
-      RTM.GETLINK,
-      // The kernel filters by master under strict checking; the check below covers older ones.
-      encodeLink({}, [[IFLA.MASTER, u32(bridge.index)]]),
-      NLM_F.DUMP,
-    )) {
-      const attrs = decodeAttrs(reply.subarray(16));
-      const alias = attrs.get(IFLA_IFALIAS);
-      const altName = alias && altNameOfAlias(cString(alias));
-      if (!altName) continue;
-      const link = decodeLink(reply);
-      if (link.master !== bridge.index || link.kind !== 'veth') continue;
+    for (const { link, alias } of await taggedPortsOf(host, bridge)) {
+      const altName = altNameOfAlias(alias)!;
       if ((await linkByAltName(host, altName))?.index === link.index) continue;
       if (!(await addAltName(host, link.index, altName))) return;
     }
@@ -146,6 +148,49 @@ export async function markBridgeTagged(host: RtnlSocket, bridge: LinkInfo, netwo
   } catch (e) {
     throw platformError(e, `tag the veths on bridge ${bridge.name}`);
   }
+}
+
+/**
+ * GC of host veths: delete the veths on the network's bridge tagged for this network whose
+ * attachment is not in `valid` (deleting the host end takes the pair, the container end with
+ * its addresses). A pod sandbox the runtime gave up on but still holds keeps its veth alive,
+ * and with it the address GC releases. Only the bridge's ports are listed (a dump filtered by
+ * master); another network's veths (its tag differs, even on a shared bridge), untagged ports
+ * and links elsewhere are never touched. Every stale veth is tried; the first failure is thrown
+ * after the rest. Returns the names of the veths deleted.
+ */
+export async function collectHostPorts(
+  network: string,
+  bridgeName: string,
+  valid: AttachmentId[],
+): Promise<string[]> {
+  const networkKey = hostPortNetworkKey(network);
+  const keep = new Set(valid.map((a) => attachmentHash(a.containerId, a.ifname)));
+  const deleted: string[] = [];
+  const failures: unknown[] = [];
+  try {
+    await withHostNetlink(async (host) => {
+      const bridge = await host.getLink(bridgeName);
+      // No bridge, no port of it: whatever was enslaved went with it.
+      if (bridge?.kind !== 'bridge') return;
+      for (const { link, alias } of await taggedPortsOf(host, bridge)) {
+        const tag = parseHostPortAlias(alias)!;
+        if (tag.networkKey !== networkKey || keep.has(tag.attachmentKey)) continue;
+        try {
+          await host.delLink({ index: link.index });
+          deleted.push(link.name);
+        } catch (e) {
+          // Gone meanwhile (its namespace died, or a DEL got there first): the outcome GC wants.
+          if (!hasErrno(e, 'ENODEV'))
+            failures.push(platformError(e, `delete stale veth ${link.name} of network "${network}"`));
+        }
+      }
+    });
+  } catch (e) {
+    failures.unshift(platformError(e, `list the veths of network "${network}" on bridge ${bridgeName}`));
+  }
+  if (failures.length) throw failures[0];
+  return deleted;
 }
 
 /**

@@ -13,6 +13,7 @@ import { collectAcls } from './acl.ts';
 import { collectBandwidth, inspectBandwidth, removeBandwidth, setBandwidth } from './bandwidth.ts';
 import { createEndpoint, deleteEndpoint, inspectEndpoint } from './endpoint.ts';
 import { withFileLock } from './file-lock.ts';
+import { collectHostPorts } from './host-port-tag.ts';
 import { inspectLoopback, setLoopback } from './loopback.ts';
 import { createNamespace, deleteNamespace } from './namespace.ts';
 import { collectMacSpoof } from './mac-spoof.ts';
@@ -40,17 +41,27 @@ export function createLinuxPlatform(): Platform {
     createEndpoint,
     inspectEndpoint,
     deleteEndpoint,
-    // Veths of deleted namespaces vanish with them; what outlives a container is netfilter state.
-    async collectGarbage(network, _deviceName, valid) {
-      await collectOutboundNat(network, valid);
-      await collectMacSpoof(network, valid).catch((e: unknown) => {
-        throw platformError(e, `collect stale MAC spoof filters of network "${network}"`);
-      });
-      await collectAcls(network, valid).catch((e: unknown) => {
-        throw platformError(e, `collect stale ACLs of network "${network}"`);
-      });
-      // Forwardings the nat/sdnbridge plugins set up through EndpointSpec.portMappings.
-      await collectPortMappings(network, valid);
+    // Every step runs even if an earlier one failed (GC cleans up as much as it can); the first
+    // failure is the answer.
+    async collectGarbage(network, deviceName, valid) {
+      const steps: Array<() => Promise<unknown>> = [
+        // Veths of deleted namespaces vanish with them; a namespace still held keeps its veth.
+        () => collectHostPorts(network, deviceName, valid),
+        () => collectOutboundNat(network, valid),
+        () =>
+          collectMacSpoof(network, valid).catch((e: unknown) => {
+            throw platformError(e, `collect stale MAC spoof filters of network "${network}"`);
+          }),
+        () =>
+          collectAcls(network, valid).catch((e: unknown) => {
+            throw platformError(e, `collect stale ACLs of network "${network}"`);
+          }),
+        // Forwardings the nat/sdnbridge plugins set up through EndpointSpec.portMappings.
+        () => collectPortMappings(network, valid),
+      ];
+      const failures: unknown[] = [];
+      for (const step of steps) await step().catch((e: unknown) => failures.push(e));
+      if (failures.length) throw failures[0];
     },
     addPortMappings: (target, mappings, options) =>
       addPortMappings(target.network, attachmentOf(target), target.addresses, mappings, options),

@@ -179,17 +179,19 @@ function confDirCheck(confDir: string): DoctorCheck {
 }
 
 /**
- * Host veths whose container namespace is gone cannot be told from sysfs: `iflink` is an index in
- * the peer's namespace, meaningless here. The kernel deletes both ends of a pair when either
- * namespace is destroyed, so a surviving host veth means its namespace is still held.
+ * Which host veths doctor can judge. A pair dies with either namespace, so a surviving host veth
+ * means its container namespace is still held; whether anyone still wants it, only the runtime
+ * knows. crosscni's own veths carry a tag naming network and attachment (sysfs ifalias), so
+ * doctor-leftovers.ts lists those the result cache does not know. Untagged ones (another
+ * plugin's, or an ADD killed between creating the pair and tagging it) cannot be told apart.
  */
 function vethCheck(): DoctorCheck {
   return {
     name: 'stale veths',
     status: 'ok',
     detail:
-      'not checked: sysfs cannot tell which namespace a veth peer is in; the kernel removes a pair when its namespace dies, so a leftover veth means its netns is still held',
-    fix: 'look for held namespaces with `ip netns list` and `lsns -t net`',
+      'tagged crosscni veths whose attachment has no cache entry are listed as leftovers; untagged veths are not judged (sysfs cannot tell which namespace a peer is in)',
+    fix: 'for an untagged veth, look for held namespaces with `ip netns list` and `lsns -t net`',
   };
 }
 

@@ -20,7 +20,7 @@ export interface Leftover {
   network?: string;
   containerId?: string;
   ifname?: string;
-  /** The file (or HCN object id) that is left over. */
+  /** The file, Linux host veth name or HCN object id that is left over. */
   path: string;
   reason: string;
   fix: string;
@@ -48,7 +48,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
   const { linuxChecks } = await import('./doctor-linux.ts');
   const { findLeftovers } = await import('./doctor-leftovers.ts');
-  const leftovers = await findLeftovers(options.dataDir, options.cacheDir);
+  const leftovers = await findLeftovers(options.dataDir, options.cacheDir, options.confDir);
   return { checks: linuxChecks(options), leftovers };
 }
 

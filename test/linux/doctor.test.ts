@@ -2,21 +2,27 @@
  * `crosscni doctor` on a real Linux host (root): the host checks come out as ok/warn/fail lines,
  * and leftovers planted in temporary data and cache dirs — an IPAM reservation and a cache entry
  * of a container whose netns is gone — are reported, while those of a live attachment (netns
- * present) are not. Runs the CLI in-process; only temporary directories are read.
+ * present) are not; and a tagged host veth of that network on a bridge whose attachment has no
+ * cache entry is, while the live attachment's tagged veth is not. Runs the CLI in-process; only
+ * temporary directories and the host's sysfs are read.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hostPortAlias } from '../../linux/host-port-tag.ts';
 import { runCli } from '../../runtime/cli-main.ts';
-import type { DoctorReport } from '../../runtime/doctor.ts';
+import type { DoctorReport, Leftover } from '../../runtime/doctor.ts';
 import { ResultCache } from '../../runtime/result-cache.ts';
+import { KernelScratch, sh, uniqueName } from '../support/kernel.ts';
 
 const isRoot = process.getuid?.() === 0;
 const dirs: string[] = [];
+const scratch = new KernelScratch();
 
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  scratch.cleanup();
 });
 
 interface Host {
@@ -26,7 +32,8 @@ interface Host {
   cache: string;
 }
 
-const NETWORK = 'doctornet';
+// Unique: doctor reads the whole host's veths, and other tests' networks must not be this one.
+const NETWORK = uniqueName('doctornet');
 const STALE_ID = 'stale0123456789';
 const LIVE_ID = 'live0123456789';
 const GONE_NETNS = '/run/netns/crosscni-doctor-gone-0f3a';
@@ -65,6 +72,20 @@ async function plantHost(): Promise<Host> {
   return host;
 }
 
+/** Leftovers of this test's network: doctor also sees the veths other tests make meanwhile. */
+function ours(report: DoctorReport): Leftover[] {
+  return report.leftovers.filter((l) => l.network === NETWORK);
+}
+
+/** A veth pair on `bridge` whose host end carries the tag of NETWORK's attachment `containerId`/eth0. */
+function taggedVeth(bridge: string, containerId: string): string {
+  const veth = scratch.link(uniqueName('dvp'));
+  sh('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', `${veth}p`]);
+  sh('ip', ['link', 'set', veth, 'master', bridge]);
+  sh('ip', ['link', 'set', veth, 'alias', hostPortAlias(NETWORK, { containerId, ifname: 'eth0' })]);
+  return veth;
+}
+
 async function doctor(
   host: Host,
   ...extra: string[]
@@ -100,8 +121,8 @@ describe.skipIf(!isRoot)('crosscni doctor', () => {
     for (const check of report.checks) expect(['ok', 'warn', 'fail']).toContain(check.status);
     expect(report.checks.find((c) => c.name === 'bin dir')?.status).toBe('ok');
     expect(report.checks.find((c) => c.name === 'conf dir')).toMatchObject({ status: 'ok' });
-    expect(report.leftovers).toHaveLength(2);
-    expect(report.leftovers).toEqual(
+    expect(ours(report)).toHaveLength(2);
+    expect(ours(report)).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ kind: 'cache', containerId: STALE_ID, network: NETWORK }),
         expect.objectContaining({
@@ -119,7 +140,7 @@ describe.skipIf(!isRoot)('crosscni doctor', () => {
     const ok = await doctor(host);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^OK +root: running as root$/m);
-    expect(ok.stdout).toContain('2 leftover(s)');
+    expect(ok.stdout).toMatch(/^\d+ leftover\(s\):$/m);
     expect(ok.stdout).toContain(`fix: crosscni gc ${NETWORK}`);
 
     rmSync(join(host.bin, 'bridge'));
@@ -129,6 +150,40 @@ describe.skipIf(!isRoot)('crosscni doctor', () => {
     expect(failed.stdout).toMatch(/^FAIL +bin dir: .* lacks bridge$/m);
     expect(failed.stdout).toContain(`fix: crosscni install --bin-dir ${host.bin}`);
     expect(failed.stdout).toMatch(/^FAIL +conf dir: no loadable network configuration/m);
+  });
+});
+
+describe.skipIf(!isRoot)('crosscni doctor: stale veths', () => {
+  it('lists a tagged veth on a bridge whose attachment has no cache entry, with the GC that removes it', async () => {
+    const host = await plantHost();
+    const bridge = scratch.link(uniqueName('dbr'));
+    sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    // ORPHAN's reservation names the container; GHOST has neither a reservation nor a cache entry.
+    const orphanId = 'orphan0123456789';
+    writeFileSync(join(host.data, NETWORK, '10.77.0.7'), `${orphanId}\r\neth0`);
+    const orphan = taggedVeth(bridge, orphanId);
+    const ghost = taggedVeth(bridge, 'ghost0123456789');
+    const live = taggedVeth(bridge, LIVE_ID);
+    // Cached, with its netns gone: the cache leftover's DEL is its fix, not a second entry.
+    const cached = taggedVeth(bridge, STALE_ID);
+
+    const run = await doctor(host, '--json');
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    const veths = ours(JSON.parse(run.stdout) as DoctorReport).filter((l) => l.kind === 'endpoint');
+    expect(veths.map((l) => l.path).sort()).toEqual([orphan, ghost].sort());
+    expect(veths.find((l) => l.path === orphan)).toMatchObject({
+      network: NETWORK,
+      containerId: orphanId,
+      ifname: 'eth0',
+      fix: expect.stringContaining(`crosscni gc ${NETWORK}`),
+    });
+    expect(veths.find((l) => l.path === orphan)?.reason).toContain(`bridge ${bridge}`);
+    expect(veths.find((l) => l.path === ghost)?.containerId).toBeUndefined();
+    expect(veths.map((l) => l.path)).not.toContain(live);
+    expect(veths.map((l) => l.path)).not.toContain(cached);
+
+    const text = await doctor(host);
+    expect(text.stdout).toMatch(new RegExp(`^  endpoint +${orphan}: host veth on bridge ${bridge}`, 'm'));
   });
 });
 

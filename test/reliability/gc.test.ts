@@ -1,8 +1,8 @@
 /**
  * GC (CNI 1.1) through the runtime library: attachments leaked by ADDs that were killed, or that
  * finished after the runtime gave up on them, are released by GC given the valid attachment
- * list, without any DEL: addresses, masquerade elements, index entries, temporary files and
- * stale cache entries. And GC never touches what is not its own: another crosscni network's
+ * list, without any DEL: addresses, masquerade elements, index entries, temporary files, stale
+ * cache entries, and the veth of a sandbox the runtime lost track of while its namespace lives on. And GC never touches what is not its own: another crosscni network's
  * attachments (even with the same container ids), another tool's reservations in the same
  * dataDir, another tool's nft table and iptables rule, another network's cache entries, a
  * foreign port on the bridge.
@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { iptablesChain } from '../../linux/netfilter-iptables.ts';
 import { attachmentHash } from '../../linux/netfilter-names.ts';
 import type { RuntimeConf } from '../../runtime/plugin-env.ts';
-import { isRoot, sh, skipReason, trySh, uniqueName } from '../support/kernel.ts';
+import { isRoot, linkExists, sh, skipReason, trySh, uniqueName } from '../support/kernel.ts';
 import {
   addresses,
   type BridgeNetwork,
@@ -74,18 +74,23 @@ describe.skipIf(!isRoot)('GC releases leaked attachments and nothing else', () =
     // Leaks: killed once the address is reserved, once the veth exists, once NAT is set up, and
     // one ADD that finished after the runtime had given up (its result never cached).
     const leaks: Array<{ rt: RuntimeConf; outcome: string }> = [];
-    const leak = async (id: string, reached: (rt: RuntimeConf) => boolean) => {
+    const leak = async (id: string, reached: (rt: RuntimeConf) => boolean, sandbox = 'removed') => {
       const ns = net.namespace();
       const rt = { containerId: id, netns: ns.path, ifname: 'eth0' };
       leaks.push({ rt, outcome: await killWhen(net, rt, () => reached(rt)) });
       // The runtime removes the pod sandbox; nobody runs DEL.
-      removeNamespace(ns);
+      if (sandbox === 'removed') removeNamespace(ns);
+      return ns;
     };
     await leak('leak-address', (rt) => ownsAddress(net, rt.containerId));
     await leak('leak-veth', () => bridgePorts(net.bridge).length > live.length + 1);
     const hash = (id: string) => attachmentHash(id, 'eth0');
     await leak('leak-nat', (rt) => natElements(net.name).some((e) => e.endsWith(hash(rt.containerId))));
     await leak('leak-finished', () => false);
+    // Finished after the runtime gave up, and its sandbox namespace is still held: the veth lives
+    // on with it, holding the address GC releases, until GC deletes it.
+    const held = await leak('leak-held', () => false, 'held');
+    expect(linkExists('eth0', held.name)).toBe(true);
     console.log(`gc: leaks made: ${leaks.map((l) => `${l.rt.containerId} ${l.outcome}`).join('; ')}`);
     report('gc', { leaks: leaks.map((l) => `${l.rt.containerId}: ${l.outcome}`) });
     // A temporary file a killed host-local leaves between writing and linking a reservation.
@@ -104,6 +109,7 @@ describe.skipIf(!isRoot)('GC releases leaked attachments and nothing else', () =
     expect(now.storeDebris).toEqual([]);
     expect(now.cacheEntries).toEqual(live.map((rt) => `${net.name}-${rt.containerId}-eth0`).sort());
     expect(now.bridgePorts).toHaveLength(live.length);
+    expect(linkExists('eth0', held.name)).toBe(false);
     // The valid attachments still work.
     for (const rt of live) await runtime.checkNetworkList(list, rt);
     for (const rt of live) await runtime.delNetworkList(list, rt);
