@@ -4,8 +4,9 @@
  * (portmap-iptables.ts) only where `nft` is absent or the operator names it — and enables
  * route_localnet on the interface that reaches the container, so 127.0.0.1:<hostPort> works as
  * in the reference plugin. Exported for the portmap plugin (through the Platform) and for
- * linux/endpoint.ts (the nat plugin's EndpointSpec.portMappings). Never lists a whole table on
- * ADD or DEL; GC lists only the network's own table.
+ * linux/endpoint.ts (the nat plugin's EndpointSpec.portMappings). Never lists a whole table;
+ * ADD scans the network's own maps and sets for the attachment's comment (to replace what an
+ * earlier ADD made), GC and DEL without mappings read them.
  */
 import { parseIp } from '../platform/cidr.ts';
 import type { AttachmentId } from '../platform/contract.ts';
@@ -38,7 +39,7 @@ import {
   ownedElements,
   staleElements,
 } from './portmap-nft.ts';
-import { addForwardingsDirect } from './portmap-direct.ts';
+import { addForwardingsDirect, earlierElements } from './portmap-direct.ts';
 import { encodeRoute, decodeRoute } from './rtnl-codec.ts';
 import { ipBytes } from './rtnl-attrs.ts';
 import { AF_INET, RTA, RTM } from './rtnl-constants.ts';
@@ -125,7 +126,7 @@ async function addForwardingsNft(
 ): Promise<void> {
   if (await addForwardingsDirect(network, attachment, forwardings, options)) return;
   const stale = staleElements(
-    await attachmentElements(network, attachment),
+    await earlierElements(network, attachment),
     forwardingElements(forwardings, options.snat),
   );
   await nftBatch(forwardingAddCommands(network, attachment, forwardings, { ...options, stale }));

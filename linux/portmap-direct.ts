@@ -22,12 +22,14 @@ import { setElementMessage } from './nfnl-setelem.ts';
 import type { PortCondition } from './portmap-conditions.ts';
 import {
   attachmentElements,
+  FORWARDING_SETS,
   type OwnedElement,
   type PlannedElement,
   forwardingElements,
   sameElement,
   staleElements,
 } from './portmap-nft.ts';
+import { ownsAnyElement } from './portmap-owned.ts';
 import { portmapRulesCurrent } from './portmap-rules.ts';
 import { type Attr, NLA_F_NESTED, str } from './rtnl-attrs.ts';
 
@@ -61,6 +63,16 @@ export function elementAddMessage(table: string, element: PlannedElement, commen
   };
 }
 
+/**
+ * The elements an earlier ADD of the attachment made: none, usually, which a scan of the
+ * network's maps and sets for its comment tells without decoding them (portmap-owned.ts).
+ */
+export async function earlierElements(network: string, attachment: AttachmentId): Promise<OwnedElement[]> {
+  const hash = attachmentHash(attachment.containerId, attachment.ifname);
+  if (!(await ownsAnyElement(networkTable(network), FORWARDING_SETS, hash))) return [];
+  return attachmentElements(network, attachment);
+}
+
 function deleteMessage(table: string, element: OwnedElement): NftMessage {
   return setElementMessage('delete', 'inet', table, element.set, { key: element.keyBytes });
 }
@@ -80,7 +92,7 @@ export async function addForwardingsDirect(
   if (!(await portmapRulesCurrent(table))) return false;
   const hash = attachmentHash(attachment.containerId, attachment.ifname);
   const wanted = forwardingElements(forwardings, options.snat);
-  const existing = await attachmentElements(network, attachment);
+  const existing = await earlierElements(network, attachment);
   const stale = staleElements(existing, wanted);
   const missing = wanted.filter((w) => !existing.some((e) => sameElement(e, w)));
   // Deletes first: a changed container port keeps its key. A transaction that only adds (the

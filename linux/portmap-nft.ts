@@ -19,7 +19,10 @@
  *
  * Why elements only: `nft` fetches every table, chain and set of the host before applying a
  * batch, so per-container chains or sets would make each ADD slower as containers accumulate.
- * An ADD is one batch of a fixed number of commands per mapping and lists nothing. DEL, CHECK
+ * The network's first ADD (and any ADD with conditions) is one batch of a fixed number of
+ * commands per mapping; later ADDs add their elements over nfnetlink (portmap-direct.ts) once
+ * portmap-rules.ts finds the rules in place. Both delete what an earlier ADD of the same
+ * attachment made and this one does not (staleElements). DEL, CHECK
  * and GC find an attachment's elements by their comment, reading this network's maps over
  * nfnetlink (nfnl-setelem.ts): key by key when the mappings are known (DEL with runtimeConfig,
  * CHECK), by a dump of the network's maps otherwise; DEL deletes what it found in one
@@ -186,6 +189,9 @@ const SET_LAYOUTS: Array<{ set: string; key: ConcatField[] }> = [
 ];
 
 type MapLayout = (typeof MAP_LAYOUTS)[number];
+
+/** Every map and set that holds an attachment's elements. */
+export const FORWARDING_SETS = [...MAP_LAYOUTS.map((l) => l.set), ...SET_LAYOUTS.map((l) => l.set)];
 
 /** A DNAT map element read back as the forwarding it makes. */
 function mapElement(layout: MapLayout, element: SetElement): OwnedElement | undefined {
