@@ -167,6 +167,33 @@ describe.skipIf(!isRoot)('portmap ADD over nfnetlink on the real kernel', () => 
     expect(tableText(net)).toContain(attachmentHash('pmd-3', 'eth0'));
   });
 
+  it('rules with conditions, or a rule changed by hand, send the next ADD back to nft', async () => {
+    const host = subnet();
+    const net = network();
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const add = (i: number, options = {}) =>
+      addPortMappings(
+        net,
+        attachment(`r${i}`),
+        [`${host.v4(10 + i)}/24`],
+        [{ hostPort: base + i, containerPort: 80, protocol: 'tcp' }],
+        options,
+      );
+    await add(1, { conditionsV4: ['-s', '10.0.0.0/8'] });
+    expect(await portmapRulesCurrent(networkTable(net))).toBe(false);
+    nftBatch.mockClear();
+    // Without conditions now: the batch rewrites the rules, after which they are current.
+    await add(2);
+    expect(nftBatch).toHaveBeenCalledTimes(1);
+    expect(await portmapRulesCurrent(networkTable(net))).toBe(true);
+    sh('nft', ['add', 'rule', 'inet', networkTable(net), 'pm-output', 'counter']);
+    expect(await portmapRulesCurrent(networkTable(net))).toBe(false);
+    nftBatch.mockClear();
+    await add(3);
+    expect(nftBatch).toHaveBeenCalledTimes(1);
+    expect(sh('nft', ['list', 'chain', 'inet', networkTable(net), 'pm-output'])).not.toContain('counter');
+  });
+
   it('a repeated identical ADD changes nothing and runs no nft', async () => {
     const host = subnet();
     const net = network();
