@@ -4,8 +4,9 @@
  * (portmap-iptables.ts) only where `nft` is absent or the operator names it — and enables
  * route_localnet on the interface that reaches the container, so 127.0.0.1:<hostPort> works as
  * in the reference plugin. Exported for the portmap plugin (through the Platform) and for
- * linux/endpoint.ts (the nat plugin's EndpointSpec.portMappings). Never lists a whole table on
- * ADD or DEL; GC lists only the network's own table.
+ * linux/endpoint.ts (the nat plugin's EndpointSpec.portMappings). Never lists a whole table;
+ * ADD scans the network's own maps and sets for the attachment's comment (to replace what an
+ * earlier ADD made), GC and DEL without mappings read them.
  */
 import { parseIp } from '../platform/cidr.ts';
 import type { AttachmentId } from '../platform/contract.ts';
@@ -32,10 +33,13 @@ import {
   attachmentElements,
   elementDeleteMessages,
   forwardingAddCommands,
+  forwardingElements,
   mappingElements,
   type OwnedElement,
   ownedElements,
+  staleElements,
 } from './portmap-nft.ts';
+import { addForwardingsDirect, earlierElements } from './portmap-direct.ts';
 import { encodeRoute, decodeRoute } from './rtnl-codec.ts';
 import { ipBytes } from './rtnl-attrs.ts';
 import { AF_INET, RTA, RTM } from './rtnl-constants.ts';
@@ -109,11 +113,30 @@ function conflictOrError(e: unknown, network: string, forwardings: PlannedForwar
 }
 
 /**
- * Forward `mappings` to the attachment's `addresses` (CIDR or plain). One nft batch, nothing
- * read first; repeating an ADD is idempotent. (Forwardings an earlier ADD of the same
- * attachment made and this one does not carry its comment, so DEL and GC remove them.)
- * Without forwardings (no mapping fits the container's families) nothing is installed, as in
- * the reference plugin.
+ * Forward `mappings` to the attachment's `addresses` (CIDR or plain) with nftables: over
+ * nfnetlink when the network's rules are in place (portmap-direct.ts), else one nft batch that
+ * (re)writes the rules too. Either way forwardings an earlier ADD of the same attachment made
+ * and this one does not are deleted with it; repeating an ADD is idempotent.
+ */
+async function addForwardingsNft(
+  network: string,
+  attachment: AttachmentId,
+  forwardings: PlannedForwarding[],
+  options: { snat: boolean; conditions: Record<IpFamily, PortCondition[]> },
+): Promise<void> {
+  if (await addForwardingsDirect(network, attachment, forwardings, options)) return;
+  const stale = staleElements(
+    await earlierElements(network, attachment),
+    forwardingElements(forwardings, options.snat),
+  );
+  await nftBatch(forwardingAddCommands(network, attachment, forwardings, { ...options, stale }));
+}
+
+/**
+ * Forward `mappings` to the attachment's `addresses` (CIDR or plain); repeating an ADD is
+ * idempotent, and one with changed mappings replaces the attachment's forwardings. Without
+ * forwardings (no mapping fits the container's families) nothing is installed (nor removed),
+ * as in the reference plugin.
  */
 export async function addPortMappings(
   network: string,
@@ -141,7 +164,7 @@ export async function addPortMappings(
   if (!forwardings.length) return;
   if (backend === 'nftables') {
     try {
-      await nftBatch(forwardingAddCommands(network, attachment, forwardings, { snat, conditions }));
+      await addForwardingsNft(network, attachment, forwardings, { snat, conditions });
     } catch (e) {
       throw conflictOrError(e, network, forwardings);
     }

@@ -19,7 +19,10 @@
  *
  * Why elements only: `nft` fetches every table, chain and set of the host before applying a
  * batch, so per-container chains or sets would make each ADD slower as containers accumulate.
- * An ADD is one batch of a fixed number of commands per mapping and lists nothing. DEL, CHECK
+ * The network's first ADD (and any ADD with conditions) is one batch of a fixed number of
+ * commands per mapping; later ADDs add their elements over nfnetlink (portmap-direct.ts) once
+ * portmap-rules.ts finds the rules in place. Both delete what an earlier ADD of the same
+ * attachment made and this one does not (staleElements). DEL, CHECK
  * and GC find an attachment's elements by their comment, reading this network's maps over
  * nfnetlink (nfnl-setelem.ts): key by key when the mappings are known (DEL with runtimeConfig,
  * CHECK), by a dump of the network's maps otherwise; DEL deletes what it found in one
@@ -58,6 +61,8 @@ export interface NftForwardingOptions {
   snat: boolean;
   /** Matches every forwarding of the network must meet (the latest ADD's configuration). */
   conditions: Record<IpFamily, PortCondition[]>;
+  /** Elements an earlier ADD of this attachment made that this one does not: deleted first. */
+  stale?: OwnedElement[];
 }
 
 /** The base objects; rewrites the base chains' rules (flush + add) so each exists once. */
@@ -123,6 +128,9 @@ export function forwardingAddCommands(
   const t = `inet ${networkTable(network)}`;
   const owner = `comment ${nftString(attachmentHash(attachment.containerId, attachment.ifname))}`;
   const commands = skeletonCommands(network, options.conditions);
+  // Before the adds: a changed container port keeps the key, and `add` of a key held with
+  // another value fails (it is how a conflict with another container shows).
+  for (const e of options.stale ?? []) commands.push(`delete element ${t} ${e.set} { ${e.key} }`);
   const snat = new Map<string, [string, string]>();
   for (const f of forwardings) {
     const { map, key, value } = mapEntry(f);
@@ -153,6 +161,8 @@ export interface OwnedElement {
   key: string;
   /** The key as the kernel holds it, for deleting the element over nfnetlink. */
   keyBytes: Buffer;
+  /** A map element's value as the kernel holds it. */
+  dataBytes?: Buffer;
   owner: string;
   /** For the DNAT maps: the forwarding the element makes. */
   forwarding?: PlannedForwarding;
@@ -180,6 +190,9 @@ const SET_LAYOUTS: Array<{ set: string; key: ConcatField[] }> = [
 
 type MapLayout = (typeof MAP_LAYOUTS)[number];
 
+/** Every map and set that holds an attachment's elements. */
+export const FORWARDING_SETS = [...MAP_LAYOUTS.map((l) => l.set), ...SET_LAYOUTS.map((l) => l.set)];
+
 /** A DNAT map element read back as the forwarding it makes. */
 function mapElement(layout: MapLayout, element: SetElement): OwnedElement | undefined {
   if (!element.comment || !element.data) return undefined;
@@ -195,7 +208,14 @@ function mapElement(layout: MapLayout, element: SetElement): OwnedElement | unde
     containerPort: Number(value[1]),
   };
   if (layout.hostIp) forwarding.hostIp = key[0]!;
-  return { set: layout.set, key: key.join(' . '), keyBytes: element.key, owner: element.comment, forwarding };
+  return {
+    set: layout.set,
+    key: key.join(' . '),
+    keyBytes: element.key,
+    dataBytes: element.data,
+    owner: element.comment,
+    forwarding,
+  };
 }
 
 function setElement(layout: (typeof SET_LAYOUTS)[number], element: SetElement): OwnedElement | undefined {
@@ -288,6 +308,56 @@ export async function mappingElements(
     .map((e) => setElement(SET_LAYOUTS.find((l) => l.set === e.set)!, e))
     .filter((e): e is OwnedElement => e?.owner === hash);
   return [...owned, ...snat];
+}
+
+/** One map or set element an ADD writes, as the kernel holds it. */
+export interface PlannedElement {
+  set: string;
+  key: Buffer;
+  /** The DNAT target of a map element. */
+  data?: Buffer;
+}
+
+/** The elements `forwardingAddCommands` writes for `forwardings` (SNAT ones once each). */
+export function forwardingElements(forwardings: PlannedForwarding[], snat: boolean): PlannedElement[] {
+  const out = new Map<string, PlannedElement>();
+  for (const f of forwardings) {
+    const layout = MAP_LAYOUTS.find(
+      (l) => l.family === f.family && l.hostIp === !isUnspecifiedHostIp(f.hostIp),
+    )!;
+    const keyValues = layout.hostIp
+      ? [f.hostIp!, f.protocol, String(f.hostPort)]
+      : [f.protocol, String(f.hostPort)];
+    const key = encodeConcat(keyValues, layout.key);
+    const data = encodeConcat([f.containerIp, String(f.containerPort)], [ADDR_FIELD[f.family], 'port']);
+    out.set(`${layout.set} ${key.toString('hex')}`, { set: layout.set, key, data });
+    if (!snat) continue;
+    for (const [set] of snatElements(f)) {
+      const setLayout = SET_LAYOUTS.find((l) => l.set === set)!;
+      const setKey = encodeConcat(
+        setLayout.key.map(() => f.containerIp),
+        setLayout.key,
+      );
+      out.set(`${set} ${setKey.toString('hex')}`, { set, key: setKey });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Whether `owned` is exactly `planned` (same set, key and value). */
+export function sameElement(owned: OwnedElement, planned: PlannedElement): boolean {
+  return (
+    owned.set === planned.set &&
+    owned.keyBytes.equals(planned.key) &&
+    (owned.dataBytes === undefined || planned.data === undefined
+      ? owned.dataBytes === planned.data
+      : owned.dataBytes.equals(planned.data))
+  );
+}
+
+/** The attachment's existing elements that a new ADD planning `wanted` does not keep. */
+export function staleElements(existing: OwnedElement[], wanted: PlannedElement[]): OwnedElement[] {
+  return existing.filter((e) => !wanted.some((w) => sameElement(e, w)));
 }
 
 /** nfnetlink messages that delete `elements` (found just before, so they exist). */
