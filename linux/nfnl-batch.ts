@@ -5,13 +5,15 @@
  * so each answers for itself; a GETGEN request sent after the batch is the barrier: its reply
  * comes after every reply to the batch (the kernel processes the batch inside sendmsg and
  * answers in order), so no timeout is needed. Raw transport: callers build the messages.
+ * Replies count by sequence number, and the socket is the caller's alone (nfnl-socket.ts), so
+ * concurrent transactions each get their own outcome.
  */
-import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink';
+import type { NetlinkSocket } from 'netlink/dist/netlink';
 import { NetlinkError } from './errors.ts';
 import { NFPROTO, type NftFamily } from './nfnl.ts';
+import { NfnlUnavailable, withNfnlSocket } from './nfnl-socket.ts';
 import { type Attr, encodeAttrs, readErrno, writeHostU16, writeHostU32 } from './rtnl-attrs.ts';
 
-const NETLINK_NETFILTER = 12;
 const NLMSG_ERROR = 2;
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
@@ -76,61 +78,59 @@ function sendRaw(socket: NetlinkSocket, data: Buffer): Promise<void> {
  */
 export async function nftTransaction(messages: NftMessage[]): Promise<void> {
   if (!messages.length) return;
-  let socket: NetlinkSocket;
   try {
-    socket = createNetlink(NETLINK_NETFILTER);
+    await withNfnlSocket((socket) => applyBatch(socket, messages));
   } catch (e) {
-    const errno = (e as { errno?: unknown }).errno;
-    throw new NftBatchError(undefined, typeof errno === 'number' ? Math.abs(errno) : 97 /* EAFNOSUPPORT */);
+    if (e instanceof NfnlUnavailable) throw new NftBatchError(undefined, e.errno);
+    throw e;
   }
-  try {
-    const port = socket.address().port;
-    const begin = socket.generateSeq();
-    const bySeq = new Map<number, NftMessage>();
-    const parts = [
-      frame(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, begin, port, nfgenmsg(0, NFNL_SUBSYS_NFTABLES)),
-    ];
-    for (const message of messages) {
-      const seq = socket.generateSeq();
-      bySeq.set(seq, message);
-      const body = Buffer.concat([nfgenmsg(NFPROTO[message.family], 0), encodeAttrs(message.attrs)]);
-      parts.push(
-        frame(
-          (NFNL_SUBSYS_NFTABLES << 8) | message.type,
-          NLM_F_REQUEST | NLM_F_ACK | message.flags,
-          seq,
-          port,
-          body,
-        ),
-      );
-    }
-    parts.push(
-      frame(NFNL_MSG_BATCH_END, NLM_F_REQUEST, socket.generateSeq(), port, nfgenmsg(0, NFNL_SUBSYS_NFTABLES)),
-    );
+}
 
-    // Replies to the batch have no pending request in the socket layer: they arrive as events.
-    let failure: NftBatchError | undefined;
-    const onMessage = (replies: Array<{ type: number; seq: number; data: Buffer }>) => {
-      for (const reply of replies) {
-        if (reply.type !== NLMSG_ERROR) continue;
-        const errno = readErrno(reply.data);
-        if (errno === 0 || failure) continue;
-        // An error on BATCH_BEGIN itself (no nf_tables, a bad batch) names no message.
-        failure = new NftBatchError(bySeq.get(reply.seq), errno);
-      }
-    };
-    socket.on('message', onMessage);
-    try {
-      await sendRaw(socket, Buffer.concat(parts));
-      // The barrier: a plain request after the batch, answered after all of the batch's replies.
-      await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, nfgenmsg(0, 0), {
-        checkError: false,
-      });
-    } finally {
-      socket.off('message', onMessage);
-    }
-    if (failure) throw failure;
-  } finally {
-    socket.close();
+async function applyBatch(socket: NetlinkSocket, messages: NftMessage[]): Promise<void> {
+  const port = socket.address().port;
+  const begin = socket.generateSeq();
+  // Every sequence number of this batch: a kept socket may still receive late replies of an
+  // earlier use, and those are not this batch's answers.
+  const bySeq = new Map<number, NftMessage | undefined>([[begin, undefined]]);
+  const parts = [frame(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, begin, port, nfgenmsg(0, NFNL_SUBSYS_NFTABLES))];
+  for (const message of messages) {
+    const seq = socket.generateSeq();
+    bySeq.set(seq, message);
+    const body = Buffer.concat([nfgenmsg(NFPROTO[message.family], 0), encodeAttrs(message.attrs)]);
+    parts.push(
+      frame(
+        (NFNL_SUBSYS_NFTABLES << 8) | message.type,
+        NLM_F_REQUEST | NLM_F_ACK | message.flags,
+        seq,
+        port,
+        body,
+      ),
+    );
   }
+  const end = socket.generateSeq();
+  bySeq.set(end, undefined);
+  parts.push(frame(NFNL_MSG_BATCH_END, NLM_F_REQUEST, end, port, nfgenmsg(0, NFNL_SUBSYS_NFTABLES)));
+
+  // Replies to the batch have no pending request in the socket layer: they arrive as events.
+  let failure: NftBatchError | undefined;
+  const onMessage = (replies: Array<{ type: number; seq: number; data: Buffer }>) => {
+    for (const reply of replies) {
+      if (reply.type !== NLMSG_ERROR || !bySeq.has(reply.seq)) continue;
+      const errno = readErrno(reply.data);
+      if (errno === 0 || failure) continue;
+      // An error on BATCH_BEGIN itself (no nf_tables, a bad batch) names no message.
+      failure = new NftBatchError(bySeq.get(reply.seq), errno);
+    }
+  };
+  socket.on('message', onMessage);
+  try {
+    await sendRaw(socket, Buffer.concat(parts));
+    // The barrier: a plain request after the batch, answered after all of the batch's replies.
+    await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, nfgenmsg(0, 0), {
+      checkError: false,
+    });
+  } finally {
+    socket.off('message', onMessage);
+  }
+  if (failure) throw failure;
 }

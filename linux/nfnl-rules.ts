@@ -4,13 +4,12 @@
  * plugin check that a chain already holds the rules it would write, without spawning `nft`.
  * Read-only.
  */
-import { createNetlink } from 'netlink/dist/netlink';
 import { parseAttributes } from 'netlink/dist/structs';
 import { NetlinkError } from './errors.ts';
 import { NFPROTO, type NftFamily } from './nfnl.ts';
+import { NfnlUnavailable, withNfnlSocket } from './nfnl-socket.ts';
 import { cString, decodeAttrs, encodeAttrs, readErrno, str } from './rtnl-attrs.ts';
 
-const NETLINK_NETFILTER = 12;
 const NLMSG_ERROR = 2;
 const NLM_F_DUMP = 0x300;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -47,48 +46,41 @@ export async function nftChainRules(
   table: string,
   chain: string,
 ): Promise<RuleExpression[][]> {
-  let socket: ReturnType<typeof createNetlink>;
+  const body = Buffer.concat([
+    Buffer.from([NFPROTO[family], 0, 0, 0]),
+    encodeAttrs([
+      [RULE.TABLE, str(table)],
+      [RULE.CHAIN, str(chain)],
+    ]),
+  ]);
+  let replies: Array<{ type: number; data: Buffer }>;
   try {
-    socket = createNetlink(NETLINK_NETFILTER);
-  } catch {
-    return [];
-  }
-  try {
-    const body = Buffer.concat([
-      Buffer.from([NFPROTO[family], 0, 0, 0]),
-      encodeAttrs([
-        [RULE.TABLE, str(table)],
-        [RULE.CHAIN, str(chain)],
-      ]),
-    ]);
-    let replies: Array<{ type: number; data: Buffer }>;
-    try {
-      [replies] = await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, body, {
+    [replies] = await withNfnlSocket((socket) =>
+      socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, body, {
         flags: NLM_F_DUMP,
         checkError: false,
-      });
-    } catch (e) {
-      const errno = (e as { errno?: unknown }).errno;
-      if (typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno))) return [];
-      throw e;
-    }
-    const rules: RuleExpression[][] = [];
-    for (const reply of replies) {
-      if (reply.type === NLMSG_ERROR) {
-        const errno = readErrno(reply.data);
-        if (NOTHING_THERE.has(errno)) return [];
-        if (errno !== 0) throw new NetlinkError('NFT_MSG_GETRULE', errno);
-        continue;
-      }
-      if ((reply.type & 0xff) !== NFT_MSG_NEWRULE) continue;
-      const attrs = decodeAttrs(reply.data.subarray(4));
-      // A dump of a table with this chain's name in another family is filtered by family already.
-      if (cString(attrs.get(RULE.CHAIN) ?? Buffer.alloc(0)) !== chain) continue;
-      const list = attrs.get(RULE.EXPRESSIONS);
-      rules.push(list ? decodeExpressions(list) : []);
-    }
-    return rules;
-  } finally {
-    socket.close();
+      }),
+    );
+  } catch (e) {
+    if (e instanceof NfnlUnavailable) return [];
+    const errno = (e as { errno?: unknown }).errno;
+    if (typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno))) return [];
+    throw e;
   }
+  const rules: RuleExpression[][] = [];
+  for (const reply of replies) {
+    if (reply.type === NLMSG_ERROR) {
+      const errno = readErrno(reply.data);
+      if (NOTHING_THERE.has(errno)) return [];
+      if (errno !== 0) throw new NetlinkError('NFT_MSG_GETRULE', errno);
+      continue;
+    }
+    if ((reply.type & 0xff) !== NFT_MSG_NEWRULE) continue;
+    const attrs = decodeAttrs(reply.data.subarray(4));
+    // A dump of a table with this chain's name in another family is filtered by family already.
+    if (cString(attrs.get(RULE.CHAIN) ?? Buffer.alloc(0)) !== chain) continue;
+    const list = attrs.get(RULE.EXPRESSIONS);
+    rules.push(list ? decodeExpressions(list) : []);
+  }
+  return rules;
 }

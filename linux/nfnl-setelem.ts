@@ -7,12 +7,12 @@
  * registers hold them), both ways, and the NEWSETELEM / DELSETELEM messages that add and delete
  * elements in an nfnl-batch.ts transaction.
  */
-import { createNetlink } from 'netlink/dist/netlink';
 import { parseAttributes } from 'netlink/dist/structs';
 import { formatIp, parseIp } from '../platform/cidr.ts';
 import { NetlinkError } from './errors.ts';
 import { NFPROTO, type NftFamily } from './nfnl.ts';
 import { NFT_MSG, type NftMessage, NLM_F_CREATE, NLM_F_EXCL } from './nfnl-batch.ts';
+import { NfnlUnavailable, withNfnlSocket } from './nfnl-socket.ts';
 import {
   type Attr,
   cString,
@@ -25,7 +25,6 @@ import {
   str,
 } from './rtnl-attrs.ts';
 
-const NETLINK_NETFILTER = 12;
 const NLMSG_ERROR = 2;
 const NLM_F_DUMP = 0x300;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -87,47 +86,45 @@ function decodeElements(list: Buffer): SetElement[] {
 
 /** Every element of set `set` in `table` (empty when the table or set does not exist). */
 export async function nftSetElements(family: NftFamily, table: string, set: string): Promise<SetElement[]> {
-  let socket: ReturnType<typeof createNetlink>;
+  const body = Buffer.concat([
+    Buffer.from([NFPROTO[family], 0, 0, 0]),
+    encodeAttrs([
+      [LIST.TABLE, str(table)],
+      [LIST.SET, str(set)],
+    ]),
+  ]);
+  let replies: Array<{ type: number; data: Buffer }>;
   try {
-    socket = createNetlink(NETLINK_NETFILTER);
-  } catch {
-    return [];
-  }
-  try {
-    const body = Buffer.concat([
-      Buffer.from([NFPROTO[family], 0, 0, 0]),
-      encodeAttrs([
-        [LIST.TABLE, str(table)],
-        [LIST.SET, str(set)],
-      ]),
-    ]);
-    let replies: Array<{ type: number; data: Buffer }>;
-    try {
-      [replies] = await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, body, {
+    [replies] = await withNfnlSocket((socket) =>
+      socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, body, {
         flags: NLM_F_DUMP,
         checkError: false,
-      });
-    } catch (e) {
-      const errno = (e as { errno?: unknown }).errno;
-      if (typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno))) return [];
-      throw e;
-    }
-    const elements: SetElement[] = [];
-    for (const reply of replies) {
-      if (reply.type === NLMSG_ERROR) {
-        const errno = readErrno(reply.data);
-        if (NOTHING_THERE.has(errno)) return [];
-        if (errno !== 0) throw new NetlinkError('NFT_MSG_GETSETELEM', errno);
-        continue;
-      }
-      if ((reply.type & 0xff) !== NFT_MSG_NEWSETELEM) continue;
-      const list = decodeAttrs(reply.data.subarray(4)).get(LIST.ELEMENTS);
-      if (list) elements.push(...decodeElements(list));
-    }
-    return elements;
-  } finally {
-    socket.close();
+      }),
+    );
+  } catch (e) {
+    if (nothingThere(e)) return [];
+    throw e;
   }
+  const elements: SetElement[] = [];
+  for (const reply of replies) {
+    if (reply.type === NLMSG_ERROR) {
+      const errno = readErrno(reply.data);
+      if (NOTHING_THERE.has(errno)) return [];
+      if (errno !== 0) throw new NetlinkError('NFT_MSG_GETSETELEM', errno);
+      continue;
+    }
+    if ((reply.type & 0xff) !== NFT_MSG_NEWSETELEM) continue;
+    const list = decodeAttrs(reply.data.subarray(4)).get(LIST.ELEMENTS);
+    if (list) elements.push(...decodeElements(list));
+  }
+  return elements;
+}
+
+/** No socket, or a request the socket layer refused with "nothing there". */
+function nothingThere(e: unknown): boolean {
+  if (e instanceof NfnlUnavailable) return true;
+  const errno = (e as { errno?: unknown }).errno;
+  return typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno));
 }
 
 /**
@@ -140,46 +137,42 @@ export async function nftGetSetElements(
   wanted: Array<{ set: string; key: Buffer }>,
 ): Promise<Array<SetElement & { set: string }>> {
   if (!wanted.length) return [];
-  let socket: ReturnType<typeof createNetlink>;
   try {
-    socket = createNetlink(NETLINK_NETFILTER);
-  } catch {
-    return [];
-  }
-  try {
-    const found: Array<SetElement & { set: string }> = [];
-    for (const { set, key } of wanted) {
-      const body = Buffer.concat([
-        Buffer.from([NFPROTO[family], 0, 0, 0]),
-        encodeAttrs([
-          [LIST.TABLE, str(table)],
-          [LIST.SET, str(set)],
-          [LIST.ELEMENTS, [[NFTA_LIST_ELEM, [[ELEM.KEY, [[NFTA_DATA_VALUE, key]]]]]]],
-        ]),
-      ]);
-      let replies: Array<{ type: number; data: Buffer }>;
-      try {
-        [replies] = await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, body, {
-          checkError: false,
-        });
-      } catch (e) {
-        const errno = (e as { errno?: unknown }).errno;
-        if (typeof errno === 'number' && NOTHING_THERE.has(Math.abs(errno))) continue;
-        throw e;
-      }
-      for (const reply of replies) {
-        if (reply.type === NLMSG_ERROR) {
-          const errno = readErrno(reply.data);
-          if (errno !== 0 && !NOTHING_THERE.has(errno)) throw new NetlinkError('NFT_MSG_GETSETELEM', errno);
-          continue;
+    return await withNfnlSocket(async (socket) => {
+      const found: Array<SetElement & { set: string }> = [];
+      for (const { set, key } of wanted) {
+        const body = Buffer.concat([
+          Buffer.from([NFPROTO[family], 0, 0, 0]),
+          encodeAttrs([
+            [LIST.TABLE, str(table)],
+            [LIST.SET, str(set)],
+            [LIST.ELEMENTS, [[NFTA_LIST_ELEM, [[ELEM.KEY, [[NFTA_DATA_VALUE, key]]]]]]],
+          ]),
+        ]);
+        let replies: Array<{ type: number; data: Buffer }>;
+        try {
+          [replies] = await socket.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, body, {
+            checkError: false,
+          });
+        } catch (e) {
+          if (nothingThere(e)) continue;
+          throw e;
         }
-        const list = decodeAttrs(reply.data.subarray(4)).get(LIST.ELEMENTS);
-        for (const element of list ? decodeElements(list) : []) found.push({ ...element, set });
+        for (const reply of replies) {
+          if (reply.type === NLMSG_ERROR) {
+            const errno = readErrno(reply.data);
+            if (errno !== 0 && !NOTHING_THERE.has(errno)) throw new NetlinkError('NFT_MSG_GETSETELEM', errno);
+            continue;
+          }
+          const list = decodeAttrs(reply.data.subarray(4)).get(LIST.ELEMENTS);
+          for (const element of list ? decodeElements(list) : []) found.push({ ...element, set });
+        }
       }
-    }
-    return found;
-  } finally {
-    socket.close();
+      return found;
+    });
+  } catch (e) {
+    if (e instanceof NfnlUnavailable) return [];
+    throw e;
   }
 }
 

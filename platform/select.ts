@@ -43,3 +43,15 @@ function platformFromEnvironment(env: Environment): PlatformChoice {
   if (forced === 'linux' || forced === 'windows') return forced;
   return process.platform === 'win32' ? 'windows' : 'linux';
 }
+
+/**
+ * For a process that serves many invocations (the resident agent): call once at its start, in
+ * the host's namespaces, before serving. Lets the platform keep OS handles open across
+ * invocations where closing them costs every call time: on Linux the nfnetlink sockets, whose
+ * close after an nf_tables deletion waits for an RCU grace period (linux/nfnl-socket.ts).
+ * Plugin execs never call it: they close every handle before they return.
+ */
+export async function keepHandlesAcrossInvocations(choice?: PlatformChoice): Promise<void> {
+  if ((choice ?? platformFromEnvironment(currentEnvironment())) !== 'linux') return;
+  (await import('../linux/nfnl-socket.ts')).keepNfnlSockets();
+}

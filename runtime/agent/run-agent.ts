@@ -27,6 +27,9 @@ export async function runAgent({ socketPath = DEFAULT_SOCKET_PATH, io }: AgentPr
   const stopped = new Promise<number>((resolve) => {
     stop = resolve;
   });
+  // Resident: the platform may keep handles across calls (a DEL then does not wait ~18 ms for
+  // the close of its nfnetlink socket); docs/agent.md "DEL and nfnetlink".
+  await (await import('../../platform/select.ts')).keepHandlesAcrossInvocations();
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
     agent = await startAgent({ socketPath, log, onFatal: () => stop(FATAL_STATUS) });

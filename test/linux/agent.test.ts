@@ -7,7 +7,17 @@
  * namespaces, bridges and data dirs and removes them afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +29,7 @@ import { CniRuntime } from '../../runtime/cni-runtime.ts';
 import { install } from '../../runtime/install.ts';
 import { NODE_DIR } from '../../runtime/install-agent.ts';
 import { parseNetworkList } from '../../runtime/network-config.ts';
-import { type IpAddrInfo, ipJson, isRoot, KernelScratch, uniqueName } from '../support/kernel.ts';
+import { type IpAddrInfo, ipJson, isRoot, KernelScratch, sh, uniqueName } from '../support/kernel.ts';
 import { distBin } from '../support/plugin-exec.ts';
 
 const PLUGIN_TYPES = [
@@ -184,6 +194,28 @@ function reservations(net: Network): string[] {
   }
 }
 
+const NETLINK_NETFILTER = 12;
+
+/** Inodes of the netlink sockets of `protocol` that process `pid` holds open. */
+function netlinkSocketsOf(pid: number, protocol: number): string[] {
+  const open = new Set(
+    readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    }),
+  );
+  // /proc/net/netlink: sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode (Eth: the protocol).
+  return readFileSync('/proc/net/netlink', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => Number(f[1]) === protocol && open.has(`socket:[${f[9]}]`))
+    .map((f) => f[9]!);
+}
+
 describe.skipIf(!isRoot)('resident agent behind the exec shims', () => {
   it('bridge + host-local ADD, CHECK, DEL through the runtime library: same as direct exec', async () => {
     const viaAgent = network(1);
@@ -208,6 +240,29 @@ describe.skipIf(!isRoot)('resident agent behind the exec shims', () => {
       results.push(normalise(net, octet, ns.path, result));
     }
     expect(results[0]).toEqual(results[1]);
+  });
+
+  it('keeps its NETLINK_NETFILTER sockets across calls (a DEL closes none after its deletion)', async () => {
+    const net = network(4);
+    const runtime = runtimeFor(agentBin);
+    const masquerading = () => sh('nft', ['list', 'set', 'inet', networkTable(net.name), 'masq4']);
+    const nfnlSockets = async () => {
+      const rt = {
+        containerId: uniqueName('agent-keep-'),
+        netns: scratch!.namespace('agk').path,
+        ifname: 'eth0',
+      };
+      scratch!.onCleanup(() => void runtime.delNetworkList(net.conflist, rt).catch(() => undefined));
+      await runtime.addNetworkList(net.conflist, rt);
+      expect(masquerading()).toContain('10.236.4.');
+      await runtime.delNetworkList(net.conflist, rt);
+      expect(masquerading()).not.toContain('10.236.4.');
+      return netlinkSocketsOf(agent!.pid!, NETLINK_NETFILTER);
+    };
+    const first = await nfnlSockets();
+    expect(first.length).toBeGreaterThan(0);
+    // The next ADD and DEL reuse them: none of the first call's sockets was closed.
+    expect(await nfnlSockets()).toEqual(expect.arrayContaining(first));
   });
 
   it('VERSION through the shim answers as the plugin does', async () => {
