@@ -32,6 +32,9 @@ const attachmentOf = (t: AttachmentTarget): AttachmentId => ({
   ifname: t.ifname,
 });
 
+/** For a resident process (the agent): keep nfnetlink sockets across invocations (nfnl-socket.ts). */
+export { keepNfnlSockets } from './nfnl-socket.ts';
+
 export function createLinuxPlatform(): Platform {
   return {
     os: 'linux',

@@ -53,5 +53,5 @@ function platformFromEnvironment(env: Environment): PlatformChoice {
  */
 export async function keepHandlesAcrossInvocations(choice?: PlatformChoice): Promise<void> {
   if ((choice ?? platformFromEnvironment(currentEnvironment())) !== 'linux') return;
-  (await import('../linux/nfnl-socket.ts')).keepNfnlSockets();
+  (await import('../linux/index.ts')).keepNfnlSockets();
 }

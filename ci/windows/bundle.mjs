@@ -59,7 +59,15 @@ const KOFFI_LOADER = `module.exports = {
 
 const LINUX_STUB = `export function createLinuxPlatform() {
   throw new Error('this is the Windows build of crosscni: the Linux platform (CROSSCNI_PLATFORM=linux) is not in it');
-}`;
+}
+export function keepNfnlSockets() {}`;
+
+/** runtime/doctor.ts loads the Linux doctor only off Windows; its modules read Linux host state. */
+const LINUX_DOCTOR_STUB = `const missing = () => {
+  throw new Error('this is the Windows build of crosscni: the Linux doctor is not in it');
+};
+export const linuxChecks = missing;
+export const findLeftovers = missing;`;
 
 const windowsNatives = {
   name: 'crosscni-windows-natives',
@@ -73,6 +81,14 @@ const windowsNatives = {
         ? { path: 'koffi-static', namespace: 'crosscni-windows' }
         : undefined,
     );
+    b.onResolve({ filter: /[\\/]doctor-(linux|leftovers)\.ts$/ }, () => ({
+      path: 'linux-doctor',
+      namespace: 'crosscni-windows',
+    }));
+    b.onLoad({ filter: /^linux-doctor$/, namespace: 'crosscni-windows' }, () => ({
+      contents: LINUX_DOCTOR_STUB,
+      loader: 'js',
+    }));
     b.onLoad({ filter: /^linux-platform$/, namespace: 'crosscni-windows' }, () => ({
       contents: LINUX_STUB,
       loader: 'js',
