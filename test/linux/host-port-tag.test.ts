@@ -21,6 +21,33 @@ function link(name: string): LinkJson {
   return ipJson<LinkJson[]>(['link', 'show', 'dev', name])[0]!;
 }
 
+/**
+ * A network with one endpoint ("old") as an older crosscni left it: its veth tagged with the
+ * alias only, on a bridge without the marker.
+ */
+async function networkWithAliasOnlyVeth() {
+  const fx = linuxFixture('10.216');
+  const spec = networkSpec(fx, { subnets: [{ cidr: '10.216.0.0/24' }], hostAddresses: ['10.216.0.1/24'] });
+  const network = await platform.ensureNetwork(spec);
+  const old = endpointSpec(fx, fx.namespace(), {
+    containerId: 'old',
+    addresses: [{ cidr: '10.216.0.6/24' }],
+  });
+  const oldVeth = (await platform.createEndpoint(network, old)).host!.name;
+  const oldAttachment = { containerId: 'old', ifname: 'eth0' };
+  sh('ip', [
+    'link',
+    'property',
+    'del',
+    'dev',
+    oldVeth,
+    'altname',
+    hostPortAltName(fx.network, oldAttachment),
+  ]);
+  sh('ip', ['link', 'property', 'del', 'dev', fx.bridge, 'altname', bridgeMarkerAltName(fx.network)]);
+  return { fx, network, old, oldVeth, oldAttachment };
+}
+
 describe.skipIf(!isRoot)(`host veth tags (${skipReason})`, () => {
   it('tags the host veth with alias and altname; a DEL without the container end finds it by name', async () => {
     const fx = linuxFixture('10.216');
@@ -44,24 +71,7 @@ describe.skipIf(!isRoot)(`host veth tags (${skipReason})`, () => {
   });
 
   it('gives altnames to veths tagged by an older version before marking the bridge', async () => {
-    const fx = linuxFixture('10.216');
-    const spec = networkSpec(fx, { subnets: [{ cidr: '10.216.0.0/24' }], hostAddresses: ['10.216.0.1/24'] });
-    const network = await platform.ensureNetwork(spec);
-    // An "old" endpoint: tagged with the alias only, on a bridge without the marker.
-    const oldNs = fx.namespace();
-    const old = endpointSpec(fx, oldNs, { containerId: 'old', addresses: [{ cidr: '10.216.0.6/24' }] });
-    const oldVeth = (await platform.createEndpoint(network, old)).host!.name;
-    const oldAttachment = { containerId: 'old', ifname: 'eth0' };
-    sh('ip', [
-      'link',
-      'property',
-      'del',
-      'dev',
-      oldVeth,
-      'altname',
-      hostPortAltName(fx.network, oldAttachment),
-    ]);
-    sh('ip', ['link', 'property', 'del', 'dev', fx.bridge, 'altname', bridgeMarkerAltName(fx.network)]);
+    const { fx, network, old, oldVeth, oldAttachment } = await networkWithAliasOnlyVeth();
     expect(link(oldVeth).altnames ?? []).toEqual([]);
     expect(link(fx.bridge).altnames ?? []).toEqual([]);
     // Without the marker, a DEL of some other attachment still works (it lists the links).
@@ -78,25 +88,7 @@ describe.skipIf(!isRoot)(`host veth tags (${skipReason})`, () => {
   });
 
   it('concurrent first ADDs on an unmarked bridge race to migrate and mark it, and all succeed', async () => {
-    const fx = linuxFixture('10.216');
-    const spec = networkSpec(fx, { subnets: [{ cidr: '10.216.0.0/24' }], hostAddresses: ['10.216.0.1/24'] });
-    const network = await platform.ensureNetwork(spec);
-    const old = endpointSpec(fx, fx.namespace(), {
-      containerId: 'old',
-      addresses: [{ cidr: '10.216.0.6/24' }],
-    });
-    const oldVeth = (await platform.createEndpoint(network, old)).host!.name;
-    const oldAttachment = { containerId: 'old', ifname: 'eth0' };
-    sh('ip', [
-      'link',
-      'property',
-      'del',
-      'dev',
-      oldVeth,
-      'altname',
-      hostPortAltName(fx.network, oldAttachment),
-    ]);
-    sh('ip', ['link', 'property', 'del', 'dev', fx.bridge, 'altname', bridgeMarkerAltName(fx.network)]);
+    const { fx, network, oldVeth, oldAttachment } = await networkWithAliasOnlyVeth();
 
     const specs = [10, 11, 12, 13].map((host) =>
       endpointSpec(fx, fx.namespace(), {
