@@ -92,7 +92,7 @@ const burst = (families) => {
 };
 const windowsRows = [...new Set(windows.map((r) => r.scenario))].map((scenario) => {
   const runs = windows.filter((r) => r.scenario === scenario);
-  return `${scenario}: ${sum(runs, (r) => r.injected)} injected failures (${runs[0].injected} steps × ${runs.length}), known hns/ bugs hit: ${sum(runs, (r) => r.knownBugs)}`;
+  return `${scenario}: ${sum(runs, (r) => r.injected)} injected failures (${runs[0].injected} steps × ${runs.length}), known hns/ bugs hit: ${sum(runs, (r) => r.knownBugs ?? 0)}`;
 });
 
 const rows = [
