@@ -94,12 +94,14 @@ describe('operations', () => {
 
 describe('HCN rules surface as typed HcnErrors', () => {
   test('get / delete / modify of an unknown ID: notFound with HNS’s record', async () => {
+    // One call at a time: a call started before the previous one's rejection is awaited could
+    // reject with no handler attached yet (an unhandled rejection, depending on timing).
     for (const call of [
-      emu.transport.get('network', MISSING, QUERY),
-      emu.transport.delete('endpoint', MISSING),
-      emu.transport.modify('namespace', MISSING, '{}'),
+      () => emu.transport.get('network', MISSING, QUERY),
+      () => emu.transport.delete('endpoint', MISSING),
+      () => emu.transport.modify('namespace', MISSING, '{}'),
     ]) {
-      const e = await rejection(call);
+      const e = await rejection(call());
       expect(e).toMatchObject({
         code: 'notFound',
         hresult: HRESULT.ERROR_NOT_FOUND,
