@@ -14,6 +14,10 @@ const current = new AsyncLocalStorage<Environment>();
 
 /** Run `fn` with `env` as the environment of everything it calls, awaited work included. */
 export function withInvocationEnvironment<T>(env: Environment, fn: () => T): T {
+  // An exec'd plugin's environment is the process's own, which currentEnvironment() gives
+  // anyway. AsyncLocalStorage costs every promise of the invocation a few µs once entered, so
+  // only a process serving other environments (the agent) enters it.
+  if (env === process.env && current.getStore() === undefined) return fn();
   return current.run(env, fn);
 }
 
