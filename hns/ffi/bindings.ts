@@ -215,16 +215,27 @@ async function load(paths: HcnLibraryPaths): Promise<HcnNative> {
   };
 }
 
-const loaded = new Map<string, Promise<HcnNative>>();
-
-/** The bindings for `paths`, loaded on first use and shared afterwards. */
-export function loadHcnNative(paths: HcnLibraryPaths): Promise<HcnNative> {
-  const key = `${paths.computenetwork}\0${paths.ole32}`;
+/**
+ * `load()` once per `key`, shared by every caller; a failed load is forgotten so the next call
+ * tries again.
+ */
+export function loadOnce<T>(
+  loaded: Map<string, Promise<T>>,
+  key: string,
+  load: () => Promise<T>,
+): Promise<T> {
   let native = loaded.get(key);
   if (!native) {
-    native = load(paths);
+    native = load();
     loaded.set(key, native);
     native.catch(() => loaded.delete(key));
   }
   return native;
+}
+
+const loaded = new Map<string, Promise<HcnNative>>();
+
+/** The bindings for `paths`, loaded on first use and shared afterwards. */
+export function loadHcnNative(paths: HcnLibraryPaths): Promise<HcnNative> {
+  return loadOnce(loaded, `${paths.computenetwork}\0${paths.ole32}`, () => load(paths));
 }

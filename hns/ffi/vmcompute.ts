@@ -21,6 +21,7 @@ import {
   declareCoTaskMemFree,
   handleTypes,
   invoke,
+  loadOnce,
   pointerOf,
   takeStrings,
 } from './bindings.ts';
@@ -97,12 +98,5 @@ const loaded = new Map<string, Promise<VmcomputeNative>>();
 
 /** The bindings for `paths`, loaded on first use and shared afterwards. */
 export function loadVmcomputeNative(paths: HcnLibraryPaths): Promise<VmcomputeNative> {
-  const key = `${paths.vmcompute}\0${paths.ole32}`;
-  let native = loaded.get(key);
-  if (!native) {
-    native = load(paths);
-    loaded.set(key, native);
-    native.catch(() => loaded.delete(key));
-  }
-  return native;
+  return loadOnce(loaded, `${paths.vmcompute}\0${paths.ole32}`, () => load(paths));
 }
